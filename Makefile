@@ -1,0 +1,28 @@
+# The two commands of the README: `make run` (the portal with demo data) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint lock
+
+$(VENV)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	touch $@
+
+run: $(VENV)/.installed
+	PY=$(PY) scripts/run-demo.sh
+
+test: $(VENV)/.installed
+	scripts/setup-test-env.sh
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+# Re-pin the dependencies after changing pyproject.toml.
+lock: $(VENV)/.installed
+	$(VENV)/bin/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
+		-o requirements.lock pyproject.toml

@@ -1,0 +1,44 @@
+"""People who use the portal: citizens, business users, window staff and administrators."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .validators import validate_mobile, validate_resident_id
+
+
+class User(AbstractUser):
+    """An account. Citizens carry their real-name details; staff belong to departments."""
+
+    real_name = models.CharField(_("真实姓名"), max_length=64, blank=True)
+    id_number = models.CharField(
+        _("居民身份证号码"), max_length=18, blank=True, validators=[validate_resident_id]
+    )
+    mobile = models.CharField(
+        _("手机号码"), max_length=11, blank=True, validators=[validate_mobile]
+    )
+    departments = models.ManyToManyField(
+        "departments.Department",
+        blank=True,
+        related_name="staff",
+        verbose_name=_("所属部门"),
+        help_text=_("窗口工作人员只能看到并办理所属部门的子事项。"),
+    )
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_number"],
+                condition=~models.Q(id_number=""),
+                name="unique_resident_id_number",
+            )
+        ]
+
+    def __str__(self):
+        return self.real_name or self.username
+
+    @property
+    def is_department_staff(self) -> bool:
+        return self.departments.exists()

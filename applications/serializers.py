@@ -1,0 +1,171 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .models import Application, Event, SubTask, Upload
+
+
+class ItemRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class SubTaskSerializer(serializers.ModelSerializer):
+    item = ItemRefSerializer(read_only=True)
+    department = ItemRefSerializer(read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = SubTask
+        fields = [
+            "id",
+            "item",
+            "department",
+            "status",
+            "status_display",
+            "depends_on",
+            "outputs",
+            "reason",
+            "deadline",
+            "updated_at",
+        ]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    item = serializers.SerializerMethodField()
+    actor_display = serializers.CharField(source="get_actor_display", read_only=True)
+    time = serializers.DateTimeField(source="at")
+    to = serializers.CharField(source="to_status")
+    from_ = serializers.CharField(source="from_status")
+
+    class Meta:
+        model = Event
+        fields = ["time", "subtask", "item", "from_", "to", "actor", "actor_display", "reason"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def get_item(self, event) -> str | None:
+        return event.subtask.item.code if event.subtask_id else None
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(source="material.code")
+    name = serializers.CharField(source="material.name")
+
+    class Meta:
+        model = Upload
+        fields = ["id", "code", "name", "original_name", "content_type", "size", "uploaded_at"]
+
+
+class BundleRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    bundle = BundleRefSerializer(read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    subtasks = SubTaskSerializer(many=True, read_only=True)
+    events = EventSerializer(many=True, read_only=True)
+    uploads = UploadSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Application
+        fields = [
+            "id",
+            "number",
+            "bundle",
+            "status",
+            "status_display",
+            "form",
+            "chosen_items",
+            "delivery",
+            "deadline",
+            "deadline_note",
+            "outcome_reason",
+            "created_at",
+            "submitted_at",
+            "finished_at",
+            "subtasks",
+            "events",
+            "uploads",
+        ]
+
+
+class ApplicationListSerializer(serializers.ModelSerializer):
+    bundle = BundleRefSerializer(read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Application
+        fields = [
+            "id",
+            "number",
+            "bundle",
+            "status",
+            "status_display",
+            "deadline",
+            "created_at",
+            "submitted_at",
+            "finished_at",
+        ]
+
+
+class ApplicationCreateSerializer(serializers.Serializer):
+    bundle = serializers.CharField(help_text=_("一件事代码，如 newborn"))
+    form = serializers.DictField(required=False, default=dict)
+    items = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list, help_text=_("选办事项的代码")
+    )
+    delivery = serializers.DictField(required=False, default=dict)
+    submit = serializers.BooleanField(required=False, default=False)
+
+
+class MaterialUploadSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    file = serializers.FileField()
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class StaffActionSerializer(ReasonSerializer):
+    outputs = serializers.DictField(required=False, default=dict)
+
+
+class StaffSubTaskSerializer(SubTaskSerializer):
+    application = serializers.SerializerMethodField()
+    form = serializers.SerializerMethodField()
+    events = EventSerializer(many=True, read_only=True)
+
+    class Meta(SubTaskSerializer.Meta):
+        fields = [
+            *SubTaskSerializer.Meta.fields,
+            "application",
+            "handling",
+            "case_ref",
+            "inputs",
+            "attempts",
+            "last_error",
+            "form",
+            "events",
+        ]
+
+    def get_application(self, subtask) -> dict:
+        application = subtask.application
+        return {
+            "id": application.pk,
+            "number": application.number,
+            "bundle": application.bundle.code,
+            "applicant": application.applicant.real_name,
+            "submitted_at": application.submitted_at,
+        }
+
+    def get_form(self, subtask) -> dict:
+        # A department sees only the fields its own item needs.
+        keys = {field.key for field in subtask.item.fields.all()}
+        return {k: v for k, v in subtask.application.form.items() if k in keys}

@@ -1,0 +1,652 @@
+"""The domain rules of applications: views, the API, the admin and Celery tasks call these.
+
+Locking rule: whatever changes an application or its sub-tasks first locks the application
+row (``SELECT … FOR UPDATE``). Every change to one application is thereby serialised, so two
+branches finishing at once cannot lose or double the join, and two clerks cannot both act on
+one sub-task; locks are always taken in the same order, so they cannot deadlock.
+"""
+
+import datetime
+import hashlib
+import logging
+import random
+from dataclasses import dataclass, replace
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+from bundles import dag as dag_utils
+from bundles.fieldtypes import clean_form
+from bundles.models import Bundle, MaterialType
+from bundles.services import (
+    ChoiceError,
+    application_dag,
+    chosen_bundle_items,
+    form_specs,
+)
+from departments import connectors
+from departments.connectors import CaseOrder, CaseReport, PermanentError, TransientError
+
+from . import deadlines, engine
+from .models import (
+    AT_DEPARTMENT,
+    OPEN_SUBTASK,
+    Application,
+    DeliveryMethod,
+    Event,
+    SubTask,
+    Upload,
+)
+from .models import ApplicationStatus as A
+from .models import SubTaskStatus as S
+
+log = logging.getLogger(__name__)
+Actor = Event.Actor
+
+
+class ApplicationInvalid(Exception):
+    """Input that cannot be accepted; ``errors`` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__(errors)
+
+
+class ActionNotAllowed(Exception):
+    """The action does not fit the current status (the API answers 409)."""
+
+
+# --- applying ---------------------------------------------------------------------------------
+def create_application(
+    applicant,
+    bundle: str,
+    form: dict | None = None,
+    items=(),
+    delivery: dict | None = None,
+    *,
+    filed_by=None,
+    submit: bool = False,
+) -> Application:
+    """A draft for ``applicant`` (submitted at once when ``submit``); nothing saved on error."""
+    code = bundle
+    bundle = Bundle.objects.published().filter(code=code).first()
+    if bundle is None:
+        raise ApplicationInvalid(
+            {"bundle": [_("没有名为“%(code)s”的在办一件事。") % {"code": code}]}
+        )
+    try:
+        bundle_items = chosen_bundle_items(bundle, items)
+    except ChoiceError as exc:
+        raise ApplicationInvalid({"items": [str(exc)]}) from None
+    errors: dict[str, list[str]] = {}
+    specs = [replace(s, required=False) for s in form_specs(bundle_items)]
+    cleaned, form_errors = clean_form(specs, form or {})
+    errors.update({f"form.{key}": messages for key, messages in form_errors.items()})
+    clean_delivery, delivery_errors = _clean_delivery(delivery)
+    errors.update(delivery_errors)
+    if errors:
+        raise ApplicationInvalid(errors)
+    with transaction.atomic():
+        application = Application.objects.create(
+            bundle=bundle,
+            applicant=applicant,
+            filed_by=filed_by,
+            form=cleaned,
+            chosen_items=sorted(set(items or ())),
+            delivery=clean_delivery,
+        )
+        if submit:
+            _submit_locked(application, actor_user=filed_by or applicant)
+    return application
+
+
+def _clean_delivery(delivery) -> tuple[dict, dict[str, list[str]]]:
+    if delivery in (None, {}):
+        return {"method": DeliveryMethod.ELECTRONIC}, {}
+    if not isinstance(delivery, dict):
+        return {}, {"delivery": [_('送达方式应为对象，如 {"method": "electronic"}。')]}
+    method = delivery.get("method")
+    if method not in DeliveryMethod.values:
+        return {}, {
+            "delivery.method": [
+                _("请选择送达方式：mail（邮寄）、pickup（窗口领取）或 electronic（电子证照）。")
+            ]
+        }
+    clean = {"method": method}
+    errors = {}
+    if method == DeliveryMethod.MAIL:
+        for key, label in (
+            ("recipient", _("收件人")),
+            ("mobile", _("联系电话")),
+            ("address", _("邮寄地址")),
+        ):
+            value = delivery.get(key)
+            if not isinstance(value, str) or not value.strip():
+                errors[f"delivery.{key}"] = [_("邮寄送达须填写%(label)s。") % {"label": label}]
+            elif len(value) > 200:
+                errors[f"delivery.{key}"] = [_("%(label)s过长。") % {"label": label}]
+            else:
+                clean[key] = value.strip()
+    elif method == DeliveryMethod.PICKUP and delivery.get("hall"):
+        clean["hall"] = str(delivery["hall"]).strip()[:100]
+    return clean, errors
+
+
+def update_draft(application: Application, form: dict | None = None, items=None, delivery=None):
+    """Save more of a draft; values given are checked, required ones only at submission."""
+    if application.status != A.DRAFT:
+        raise ActionNotAllowed(_("申请已提交，不能再修改。"))
+    bundle_items = chosen_bundle_items(
+        application.bundle, application.chosen_items if items is None else items
+    )
+    errors = {}
+    if form is not None:
+        specs = [replace(s, required=False) for s in form_specs(bundle_items)]
+        cleaned, form_errors = clean_form(specs, {**application.form, **form})
+        errors.update({f"form.{k}": v for k, v in form_errors.items()})
+        application.form = cleaned
+    if delivery is not None:
+        application.delivery, delivery_errors = _clean_delivery(delivery)
+        errors.update(delivery_errors)
+    if errors:
+        raise ApplicationInvalid(errors)
+    if items is not None:
+        application.chosen_items = sorted(set(items))
+    application.save(update_fields=["form", "chosen_items", "delivery", "updated_at"])
+    return application
+
+
+def submit(application_id: int, user) -> Application:
+    with transaction.atomic():
+        application = _lock(application_id)
+        if user.pk not in (application.applicant_id, application.filed_by_id):
+            raise Application.DoesNotExist
+        _submit_locked(application, actor_user=user)
+    return application
+
+
+def _submit_locked(application: Application, actor_user) -> None:
+    if application.status != A.DRAFT:
+        raise ActionNotAllowed(_("该申请已提交，请勿重复提交。"))
+    bundle = application.bundle
+    if bundle.state != Bundle.State.PUBLISHED:
+        raise ActionNotAllowed(_("该一件事已下架，不再受理新的申请。"))
+    try:
+        bundle_items = chosen_bundle_items(bundle, application.chosen_items)
+    except ChoiceError as exc:
+        raise ApplicationInvalid({"items": [str(exc)]}) from None
+    cleaned, form_errors = clean_form(form_specs(bundle_items), application.form)
+    errors = {f"form.{key}": messages for key, messages in form_errors.items()}
+    errors.update(_missing_materials(application, bundle_items))
+    if errors:
+        raise ApplicationInvalid(errors)
+
+    dag = application_dag(bundle, bundle_items)
+    today = timezone.localdate()
+    SubTask.objects.bulk_create(
+        SubTask(
+            application=application,
+            item=bi.item,
+            department=bi.item.department,
+            depends_on=sorted(dag[bi.item.code]),
+            handling=bi.item.department.handling,
+        )
+        for bi in bundle_items
+    )
+    limits = {bi.item.code: bi.item.time_limit_days for bi in bundle_items}
+    application.deadline, application.deadline_note = _deadline(today, _critical_path(dag, limits))
+    application.form = cleaned
+    application.submit()
+    application.save()
+    application.number = f"YJS{today:%Y%m%d}{application.pk:08d}"
+    application.save(update_fields=["number"])
+    _record(
+        application,
+        A.DRAFT,
+        A.SUBMITTED,
+        Actor.CLERK if application.filed_by_id else Actor.CITIZEN,
+        actor_user,
+    )
+    transaction.on_commit(lambda: enqueue_advance(application.pk))
+
+
+def _missing_materials(application, bundle_items) -> dict[str, list[str]]:
+    uploaded = set(application.uploads.values_list("material__code", flat=True))
+    needed: dict[str, MaterialType] = {}
+    for bi in bundle_items:
+        for material in bi.item.materials.all():
+            needed[material.code] = material
+    return {
+        f"materials.{code}": [_("请上传“%(name)s”。") % {"name": material.name}]
+        for code, material in needed.items()
+        if material.required and not material.may_follow_later and code not in uploaded
+    }
+
+
+def _critical_path(dag, limits: dict[str, int]) -> int:
+    finish: dict[str, int] = {}
+    for code in dag_utils.topological_order(dag):
+        finish[code] = limits[code] + max((finish[p] for p in dag[code]), default=0)
+    return max(finish.values(), default=0)
+
+
+def _deadline(start: datetime.date, days: int) -> tuple[datetime.date | None, str]:
+    try:
+        return deadlines.add_working_days(start, days), ""
+    except deadlines.CalendarUnavailable as exc:
+        return None, str(exc)
+
+
+def withdraw(application_id: int, user, reason: str = "") -> Application:
+    with transaction.atomic():
+        application = _lock(application_id)
+        if application.applicant_id != user.pk:
+            raise Application.DoesNotExist
+        if application.status not in (A.DRAFT, A.SUBMITTED, A.IN_PROGRESS, A.SUPPLEMENT_REQUESTED):
+            raise ActionNotAllowed(_("申请已办结，不能撤回。"))
+        why = reason or _("申请人撤回申请。")
+        for subtask in application.subtasks.filter(status__in=OPEN_SUBTASK):
+            _move(subtask, "cancel", Actor.CITIZEN, user, why, reason=why)
+        before = application.status
+        application.withdraw()
+        application.outcome_reason = why
+        application.save()
+        _record(application, before, A.WITHDRAWN, Actor.CITIZEN, user, why)
+    return application
+
+
+def attach_material(application: Application, material_code: str, upload, user) -> Upload:
+    """Store an uploaded material; the file's type is taken from its content, not its name."""
+    from .uploads import check_upload
+
+    material = MaterialType.objects.filter(code=material_code).first()
+    bundle_items = chosen_bundle_items(application.bundle, application.chosen_items)
+    allowed = {m.code for bi in bundle_items for m in bi.item.materials.all()}
+    if material is None or material.code not in allowed:
+        raise ApplicationInvalid(
+            {"code": [_("本申请不需要材料“%(code)s”。") % {"code": material_code}]}
+        )
+    if application.status not in (A.DRAFT, A.SUPPLEMENT_REQUESTED, A.SUBMITTED, A.IN_PROGRESS):
+        raise ActionNotAllowed(_("申请已结束，不能再上传材料。"))
+    kind, digest = check_upload(upload, material)
+    return Upload.objects.create(
+        application=application,
+        material=material,
+        file=upload,
+        original_name=upload.name[:255],
+        content_type=kind,
+        size=upload.size,
+        sha256=digest,
+        uploaded_by=user,
+    )
+
+
+def supply_supplement(application_id: int, user, note: str = "") -> Application:
+    """The applicant has supplied what was missing: every part waiting for it resumes."""
+    with transaction.atomic():
+        application = _lock(application_id)
+        if application.applicant_id != user.pk:
+            raise Application.DoesNotExist
+        waiting = [st for st in _subtasks(application) if st.status == S.SUPPLEMENT_REQUESTED]
+        if not waiting:
+            raise ActionNotAllowed(_("当前没有需要补正的事项。"))
+        for subtask in waiting:
+            _move(subtask, "resume", Actor.CITIZEN, user, note or _("申请人已补正材料。"))
+        _advance_locked(application)
+    return application
+
+
+# --- the engine -------------------------------------------------------------------------------
+def advance(application_id: int) -> list[int]:
+    """Apply the engine's decision; return the ids of sub-tasks that became ready."""
+    with transaction.atomic():
+        application = _lock(application_id)
+        if application.status not in (A.SUBMITTED, A.IN_PROGRESS, A.SUPPLEMENT_REQUESTED):
+            return []
+        return _advance_locked(application)
+
+
+def _advance_locked(application: Application) -> list[int]:
+    subtasks = {st.item.code: st for st in _subtasks(application)}
+    dag = {code: frozenset(st.depends_on) for code, st in subtasks.items()}
+    decision = engine.decide(dag, {code: st.status for code, st in subtasks.items()})
+    for code in sorted(decision.cancel):
+        subtask = subtasks[code]
+        dead = [
+            subtasks[p].item.name for p in subtask.depends_on if subtasks[p].status in engine.DEAD
+        ]
+        why = _("前置事项“%(items)s”未能办结，本事项无法继续办理。") % {"items": "、".join(dead)}
+        _move(subtask, "cancel", Actor.ENGINE, None, why, reason=why)
+    today = timezone.localdate()
+    for code in sorted(decision.make_ready):
+        subtask = subtasks[code]
+        inputs = {}
+        for pred in subtask.depends_on:
+            inputs.update(subtasks[pred].inputs)
+            inputs[pred] = subtasks[pred].outputs
+        subtask.deadline = _deadline(today, subtask.item.time_limit_days)[0]
+        _move(subtask, "make_ready", Actor.ENGINE, None, "", inputs=inputs)
+    _move_application(application, decision.application_status, subtasks.values())
+    application.advanced_at = timezone.now()
+    application.save()
+    ready = [subtasks[code].pk for code in sorted(decision.make_ready)]
+    if ready:
+        transaction.on_commit(lambda: enqueue_dispatch(ready))
+    return ready
+
+
+_APPLICATION_TRANSITIONS = {
+    A.IN_PROGRESS: "start",
+    A.SUPPLEMENT_REQUESTED: "await_supplement",
+    A.COMPLETED: "complete",
+    A.PARTIALLY_COMPLETED: "complete_partially",
+    A.REJECTED: "reject",
+}
+
+
+def _move_application(application: Application, target: str, subtasks) -> None:
+    before = application.status
+    if before == target:
+        return
+    reason = ""
+    if target in (A.PARTIALLY_COMPLETED, A.REJECTED):
+        reason = "；".join(
+            f"{st.item.name}：{st.reason}"
+            for st in subtasks
+            if st.status == S.REJECTED and st.reason
+        )
+        application.outcome_reason = reason
+    getattr(application, _APPLICATION_TRANSITIONS[target])()
+    _record(application, before, target, Actor.ENGINE, None, reason)
+
+
+# --- dispatching to departments ---------------------------------------------------------------
+@dataclass(frozen=True)
+class DispatchOutcome:
+    done: bool
+    retry_in: float | None = None
+
+
+def dispatch(subtask_id: int) -> DispatchOutcome:
+    """Hand a ready sub-task to its department; safe to call any number of times."""
+    with transaction.atomic():
+        subtask = _lock_subtask(subtask_id)
+        if subtask is None or subtask.status != S.READY:
+            return DispatchOutcome(done=True)
+        connector = connectors.get(subtask.handling)
+        if not connector.sends:
+            _move(
+                subtask,
+                "dispatch",
+                Actor.ENGINE,
+                None,
+                _("已进入“%(dept)s”窗口办理队列。") % {"dept": subtask.department.name},
+            )
+            return DispatchOutcome(done=True)
+        order = case_order(subtask)
+    # Outside any transaction: a slow department holds no lock and no open transaction.
+    try:
+        report = connector.send(order)
+    except TransientError as exc:
+        return _record_dispatch_failure(subtask_id, str(exc), permanent=False)
+    except PermanentError as exc:
+        return _record_dispatch_failure(subtask_id, str(exc), permanent=True)
+    apply_department_report(subtask_id, report)
+    return DispatchOutcome(done=True)
+
+
+def case_order(subtask: SubTask) -> CaseOrder:
+    department = subtask.department
+    application = subtask.application
+    applicant = application.applicant
+    return CaseOrder(
+        department_code=department.code,
+        base_url=department.base_url,
+        secret=department.shared_secret,
+        idempotency_key=str(subtask.idempotency_key),
+        item_code=subtask.item.code,
+        item_name=subtask.item.name,
+        application_number=application.number or "",
+        applicant={
+            "name": applicant.real_name,
+            "id_number": applicant.id_number,
+            "mobile": applicant.mobile,
+        },
+        form=application.form,
+        inputs=subtask.inputs,
+        callback_url=f"{settings.PORTAL_BASE_URL}/api/v1/departments/{department.code}/callbacks/",
+    )
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential back-off with full jitter, so retries from many sub-tasks spread out."""
+    ceiling = min(
+        settings.DISPATCH_RETRY_MAX_SECONDS,
+        settings.DISPATCH_RETRY_BASE_SECONDS * 2 ** (attempt - 1),
+    )
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _record_dispatch_failure(subtask_id: int, error: str, permanent: bool) -> DispatchOutcome:
+    with transaction.atomic():
+        subtask = _lock_subtask(subtask_id)
+        if subtask is None or subtask.status != S.READY:
+            return DispatchOutcome(done=True)
+        subtask.attempts += 1
+        if permanent or subtask.attempts >= settings.DISPATCH_MAX_ATTEMPTS:
+            why = _("部门业务系统无法接收（已尝试%(n)d次）：%(error)s") % {
+                "n": subtask.attempts,
+                "error": error,
+            }
+            _move(subtask, "fail", Actor.ENGINE, None, why, error=error[:2000])
+            log.warning(
+                "sub-task %s failed after %s attempts: %s", subtask_id, subtask.attempts, error
+            )
+            return DispatchOutcome(done=True)
+        delay = retry_delay(subtask.attempts)
+        subtask.last_error = error[:2000]
+        subtask.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
+        subtask.save()
+        log.info(
+            "sub-task %s: attempt %s failed (%s); next in %.1fs",
+            subtask_id,
+            subtask.attempts,
+            error,
+            delay,
+        )
+        return DispatchOutcome(done=False, retry_in=delay)
+
+
+def apply_department_report(subtask_id: int, report: CaseReport) -> bool:
+    """Follow what the department says of its case; repeated or stale reports change nothing."""
+    with transaction.atomic():
+        subtask = _lock_subtask(subtask_id)
+        if subtask is None:
+            return False
+        if subtask.case_ref and subtask.case_ref != report.case_ref:
+            log.warning(
+                "sub-task %s: report for case %s, ours is %s",
+                subtask_id,
+                report.case_ref,
+                subtask.case_ref,
+            )
+            return False
+        steps = _steps_towards(subtask.status, report.status)
+        if subtask.status == S.READY:
+            subtask.attempts += 1
+        for step in steps:
+            kwargs = {}
+            if step == "dispatch":
+                kwargs = {"case_ref": report.case_ref}
+            elif step == "approve":
+                kwargs = {"outputs": report.outputs}
+            elif step == "reject":
+                kwargs = {"reason": report.reason or _("部门未说明理由。")}
+            why = report.reason if step == "reject" else ""
+            _move(subtask, step, Actor.DEPARTMENT, None, why, **kwargs)
+        subtask.polled_at = timezone.now()
+        subtask.save(update_fields=["polled_at", "updated_at"])
+        if steps:
+            _advance_locked(subtask.application)
+        return bool(steps)
+
+
+def _steps_towards(current: str, reported: str) -> list[str]:
+    steps = []
+    if current == S.READY:
+        steps.append("dispatch")
+        current = S.DISPATCHED
+    if current not in AT_DEPARTMENT:
+        return steps
+    if reported == "accepted" and current == S.DISPATCHED:
+        steps.append("accept")
+    elif reported == "approved":
+        steps += {
+            S.DISPATCHED: ["accept", "approve"],
+            S.ACCEPTED: ["approve"],
+            S.SUPPLEMENT_REQUESTED: ["resume", "approve"],
+        }[current]
+    elif reported == "rejected":
+        steps.append("reject")
+    return steps
+
+
+# --- staff ------------------------------------------------------------------------------------
+STAFF_ACTIONS = {
+    "accept": "accept",
+    "request-supplement": "request_supplement",
+    "approve": "approve",
+    "reject": "reject",
+}
+
+
+def subtasks_for_staff(user):
+    if user.is_superuser:
+        return SubTask.objects.all()
+    return SubTask.objects.filter(department__in=user.departments.all())
+
+
+def staff_action(subtask_id: int, user, action: str, reason: str = "", outputs=None) -> SubTask:
+    """A clerk's 受理 / 补正 / 办结 / 不予办理 on a sub-task of one of their departments."""
+    method = STAFF_ACTIONS.get(action)
+    if method is None:
+        raise ApplicationInvalid({"action": [_("未知的操作：%(a)s。") % {"a": action}]})
+    application_id = (
+        subtasks_for_staff(user).values_list("application_id", flat=True).get(pk=subtask_id)
+    )
+    reason = (reason or "").strip()
+    errors = {}
+    if method in ("reject", "request_supplement") and not reason:
+        errors["reason"] = [_("请说明理由或需要补正的内容。")]
+    outputs = outputs or {}
+    if not isinstance(outputs, dict) or not all(
+        isinstance(k, str) and isinstance(v, str | int | float) for k, v in outputs.items()
+    ):
+        errors["outputs"] = [_('办理结果应为“名称: 值”的对象，如 {"certificate_number": "…"}。')]
+    if errors:
+        raise ApplicationInvalid(errors)
+    with transaction.atomic():
+        application = _lock(application_id)
+        subtask = application.subtasks.select_related("item", "department").get(pk=subtask_id)
+        if subtask.handling != "manual":
+            raise ActionNotAllowed(_("本事项由部门业务系统办理，窗口不能直接操作。"))
+        kwargs = {"reason": reason} if method in ("reject", "request_supplement") else {}
+        if method == "approve":
+            kwargs = {"outputs": outputs}
+        _move(subtask, method, Actor.CLERK, user, reason, **kwargs)
+        _advance_locked(application)
+    return subtask
+
+
+def retry_failed(subtask_id: int, user, to_manual: bool = False) -> SubTask:
+    """Staff send a failed sub-task again, or take it over at the window."""
+    application_id = (
+        subtasks_for_staff(user).values_list("application_id", flat=True).get(pk=subtask_id)
+    )
+    with transaction.atomic():
+        _lock(application_id)
+        subtask = _lock_subtask(subtask_id)
+        why = _("改为窗口人工办理。") if to_manual else _("工作人员重新推送。")
+        _move(subtask, "switch_to_manual" if to_manual else "retry", Actor.CLERK, user, why)
+        transaction.on_commit(lambda: enqueue_dispatch([subtask_id]))
+    return subtask
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _lock(application_id: int) -> Application:
+    return Application.objects.select_for_update().select_related("bundle").get(pk=application_id)
+
+
+def _lock_subtask(subtask_id: int) -> SubTask | None:
+    """Lock the sub-task's application, then load the sub-task (the locking rule's order)."""
+    application_id = (
+        SubTask.objects.filter(pk=subtask_id).values_list("application_id", flat=True).first()
+    )
+    if application_id is None:
+        return None
+    application = _lock(application_id)
+    subtask = application.subtasks.select_related(
+        "item", "department", "application__applicant"
+    ).get(pk=subtask_id)
+    subtask.application = application
+    return subtask
+
+
+def _subtasks(application: Application) -> list[SubTask]:
+    return list(application.subtasks.select_related("item", "department"))
+
+
+def _move(subtask: SubTask, transition: str, actor: str, user, why: str, **kwargs) -> None:
+    before = subtask.status
+    try:
+        getattr(subtask, transition)(**kwargs)
+    except TransitionNotAllowed:
+        raise ActionNotAllowed(
+            _("子事项当前状态为“%(status)s”，不能执行此操作。") % {"status": S(before).label}
+        ) from None
+    subtask.save()
+    _record(subtask.application, before, subtask.status, actor, user, why, subtask)
+
+
+def _record(application, before, after, actor, user, reason="", subtask=None) -> None:
+    Event.objects.create(
+        application=application,
+        subtask=subtask,
+        actor=actor,
+        user=user if user is not None and user.pk else None,
+        from_status=before,
+        to_status=after,
+        reason=reason or "",
+    )
+
+
+def enqueue_advance(application_id: int) -> None:
+    from .tasks import advance_application
+
+    _send(advance_application, application_id)
+
+
+def enqueue_dispatch(subtask_ids: list[int]) -> None:
+    from .tasks import dispatch_subtask
+
+    for subtask_id in subtask_ids:
+        _send(dispatch_subtask, subtask_id)
+
+
+def _send(task, *args) -> None:
+    # The database already holds the truth; a broker that is down only delays the work,
+    # which the reconciler picks up again. The caller's request must not fail for it.
+    try:
+        task.delay(*args)
+    except Exception:
+        log.exception("could not queue %s%s; the reconciler will retry", task.name, args)
+
+
+def request_fingerprint(data) -> str:
+    """A stable hash of a request body, to tell a retry from a different request."""
+    import json
+
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,22 @@
+from django.contrib import admin
+
+from .models import CallbackReceipt, Department
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "handling", "base_url"]
+    search_fields = ["code", "name"]
+    list_filter = ["handling"]
+
+
+@admin.register(CallbackReceipt)
+class CallbackReceiptAdmin(admin.ModelAdmin):
+    list_display = ["department", "event_id", "received_at"]
+    list_filter = ["department"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

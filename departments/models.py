@@ -1,0 +1,62 @@
+"""Departments that take part in bundles, and how each handles its part."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from . import connectors
+
+
+class Department(models.Model):
+    code = models.SlugField(_("部门代码"), max_length=32, unique=True)
+    name = models.CharField(_("部门名称"), max_length=100)
+    handling = models.CharField(
+        _("办理方式"), max_length=32, choices=connectors.choices, default="manual"
+    )
+    base_url = models.URLField(
+        _("业务系统地址"), blank=True, help_text=_("部门业务系统的根地址，仅系统对接方式需要。")
+    )
+    shared_secret = models.CharField(
+        _("共享密钥"), max_length=128, blank=True, help_text=_("双方用于 HMAC-SHA256 签名。")
+    )
+
+    class Meta:
+        verbose_name = _("部门")
+        verbose_name_plural = _("部门")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        try:
+            connector = connectors.get(self.handling)
+        except LookupError as exc:
+            raise ValidationError({"handling": str(exc)}) from None
+        missing = {
+            name: ValidationError(_("此办理方式必须填写该项。"), code="required")
+            for name in connector.required_settings
+            if not getattr(self, name)
+        }
+        if missing:
+            raise ValidationError(missing)
+
+    @property
+    def connector(self) -> connectors.Connector:
+        return connectors.get(self.handling)
+
+
+class CallbackReceipt(models.Model):
+    """A department callback we have already taken, so that a replay is refused."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE)
+    event_id = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["department", "event_id"], name="unique_callback_event")
+        ]
+
+    def __str__(self):
+        return self.event_id

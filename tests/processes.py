@@ -1,0 +1,137 @@
+"""Real processes the tests run beside themselves: the department simulator, a Celery worker."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+class Simulator:
+    """The department simulator as its own process, with its control API at hand."""
+
+    def __init__(self, secret: str):
+        self.secret = secret
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "departments.simulator",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--secret",
+                self.secret,
+                "--delay",
+                "0.5",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        line = self.process.stdout.readline()
+        assert "listening" in line, f"simulator did not start: {line!r}"
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def control(self, **settings):
+        response = requests.post(f"{self.url}/_control", json=settings, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self):
+        requests.post(f"{self.url}/_reset", timeout=5).raise_for_status()
+
+    def cases(self, department: str | None = None) -> list[dict]:
+        params = {"department": department} if department else {}
+        return requests.get(f"{self.url}/_cases", params=params, timeout=5).json()["cases"]
+
+    def department_url(self, code: str) -> str:
+        return f"{self.url}/departments/{code}"
+
+
+class Worker:
+    """A Celery worker with embedded beat, in its own process group so it can be killed whole."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env = env
+        self.log_path = log_path
+        self.process = None
+
+    def start(self):
+        log = open(self.log_path, "a")  # noqa: SIM115  (held open by the child)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--pool",
+                "prefork",
+                "--hostname",
+                f"test-{time.monotonic_ns()}@%h",
+                "--schedule",
+                str(self.log_path.with_suffix(".beat")),
+            ],
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self):
+        """SIGKILL the whole worker, children included: no chance to clean up."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,293 @@
+"""End to end: the real Celery worker, the real simulator over HTTP, PostgreSQL and Redis."""
+
+import threading
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from applications.models import Application, Event, SubTask
+from departments.models import Department
+
+from .conftest import api_client, apply_newborn
+from .processes import wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+TERMINAL = {"completed", "partially_completed", "rejected", "withdrawn"}
+HTTP_ITEMS = {
+    "birth_certificate",
+    "vaccination_certificate",
+    "medical_insurance",
+    "social_security_card",
+}
+
+
+def status_of(application_id):
+    return Application.objects.get(pk=application_id).status
+
+
+def wait_until_finished(application_id, timeout=60):
+    return wait_for(
+        lambda: status_of(application_id) in TERMINAL and status_of(application_id),
+        timeout,
+        0.2,
+        f"application {application_id} to finish",
+    )
+
+
+def police_approves(application_id, clerk, timeout=30):
+    """The window clerk of the police takes the household registration when it arrives."""
+    subtask = wait_for(
+        lambda: SubTask.objects.filter(
+            application_id=application_id, item__code="household_registration", status="dispatched"
+        ).first(),
+        timeout,
+        0.2,
+        "household registration in the police queue",
+    )
+    url = f"/api/v1/subtasks/{subtask.pk}"
+    assert clerk.post(f"{url}/accept/").status_code == 200
+    response = clerk.post(
+        f"{url}/approve/", {"outputs": {"household_number": "110101000123"}}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return subtask
+
+
+def first_event_time(application_id, item, to_status):
+    return (
+        Event.objects.filter(
+            application_id=application_id, subtask__item__code=item, to_status=to_status
+        )
+        .order_by("at", "id")
+        .values_list("at", "id")
+        .first()
+    )
+
+
+def test_newborn_completes_in_dependency_order(
+    catalogue, citizen, make_staff, department_simulator, worker
+):
+    response = apply_newborn(api_client(citizen))
+    assert response.status_code == 200
+    application_id = response.json()["id"]
+    police_approves(application_id, api_client(make_staff("police")))
+    assert wait_until_finished(application_id) == "completed"
+
+    birth_approved = first_event_time(application_id, "birth_certificate", "approved")
+    household_dispatched = first_event_time(application_id, "household_registration", "dispatched")
+    household_approved = first_event_time(application_id, "household_registration", "approved")
+    assert birth_approved < household_dispatched
+    for item in ("medical_insurance", "social_security_card"):
+        assert household_approved < first_event_time(application_id, item, "dispatched")
+
+    # The birth-certificate number reached the household registration, and onwards.
+    household = SubTask.objects.get(
+        application_id=application_id, item__code="household_registration"
+    )
+    assert household.inputs["birth_certificate"]["certificate_number"]
+    card = SubTask.objects.get(application_id=application_id, item__code="social_security_card")
+    assert card.inputs["household_registration"] == {"household_number": "110101000123"}
+    assert card.inputs["birth_certificate"]["certificate_number"]
+
+    cases = department_simulator.cases()
+    assert sorted(c["item_code"] for c in cases) == sorted(HTTP_ITEMS)
+    detail = api_client(citizen).get(f"/api/v1/applications/{application_id}/").json()
+    assert detail["status"] == "completed"
+    assert {e["to"] for e in detail["events"]} >= {
+        "dispatched",
+        "accepted",
+        "approved",
+        "completed",
+    }
+
+
+def test_rejected_birth_certificate_cancels_its_dependents(
+    catalogue, citizen, department_simulator, worker
+):
+    department_simulator.control(reject_items=["birth_certificate"])
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    assert wait_until_finished(application_id) == "partially_completed"
+    statuses = dict(
+        SubTask.objects.filter(application_id=application_id).values_list("item__code", "status")
+    )
+    assert statuses == {
+        "birth_certificate": "rejected",
+        "vaccination_certificate": "approved",
+        "household_registration": "cancelled",
+        "medical_insurance": "cancelled",
+        "social_security_card": "cancelled",
+    }
+    detail = api_client(citizen).get(f"/api/v1/applications/{application_id}/").json()
+    assert "模拟拒绝" in detail["outcome_reason"]
+    birth = next(s for s in detail["subtasks"] if s["item"]["code"] == "birth_certificate")
+    assert "模拟拒绝" in birth["reason"]
+
+
+def test_redis_flushed_and_worker_killed_mid_dispatch_still_completes(
+    catalogue, citizen, make_staff, department_simulator, worker
+):
+    Department.objects.filter(code="police").update(
+        handling="http",
+        base_url=department_simulator.department_url("police"),
+        shared_secret=department_simulator.secret,
+    )
+    # Slow answers: the worker is killed while a create-case call is in flight.
+    department_simulator.control(create_latency=2.0, delay=0.5)
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    wait_for(lambda: department_simulator.cases(), 20, 0.1, "a case to reach the simulator")
+    worker.kill()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushall()
+    department_simulator.control(create_latency=0)
+    worker.start()
+    assert wait_until_finished(application_id, timeout=90) == "completed"
+    cases = department_simulator.cases()
+    assert sorted(c["item_code"] for c in cases) == sorted(HTTP_ITEMS | {"household_registration"})
+    keys = {
+        str(k)
+        for k in SubTask.objects.filter(application_id=application_id).values_list(
+            "idempotency_key", flat=True
+        )
+    }
+    assert {c["idempotency_key"] for c in cases} == keys
+
+
+def test_department_outage_retries_then_recovers(
+    catalogue, citizen, make_staff, department_simulator, worker
+):
+    department_simulator.control(outage=True)
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    wait_for(
+        lambda: SubTask.objects.filter(application_id=application_id, attempts__gte=1).exists(),
+        20,
+        0.2,
+        "a failed attempt",
+    )
+    department_simulator.control(outage=False)
+    police_approves(application_id, api_client(make_staff("police")), timeout=60)
+    assert wait_until_finished(application_id, timeout=90) == "completed"
+    birth = SubTask.objects.get(application_id=application_id, item__code="birth_certificate")
+    assert birth.attempts >= 2
+
+
+def test_department_down_past_the_retry_limit_fails_visibly(
+    catalogue, citizen, make_staff, department_simulator, worker
+):
+    department_simulator.control(outage=True)
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    failed = wait_for(
+        lambda: (
+            set(
+                SubTask.objects.filter(application_id=application_id, status="failed").values_list(
+                    "item__code", flat=True
+                )
+            )
+            >= {"birth_certificate", "vaccination_certificate"}
+        ),
+        60,
+        0.3,
+        "sub-tasks to fail",
+    )
+    assert failed
+    birth = SubTask.objects.get(application_id=application_id, item__code="birth_certificate")
+    assert birth.attempts == 4 and "503" in birth.last_error
+    assert status_of(application_id) == "in_progress"
+    # Staff see it, and can take it over at the window.
+    clerk = api_client(make_staff("health"))
+    listed = clerk.get("/api/v1/subtasks/", {"status": "failed"}).json()["results"]
+    assert [s["id"] for s in listed] == [birth.pk]
+    assert clerk.post(f"/api/v1/subtasks/{birth.pk}/switch-to-manual/").status_code == 200
+    wait_for(
+        lambda: SubTask.objects.get(pk=birth.pk).status == "dispatched", 20, 0.2, "the manual queue"
+    )
+    assert SubTask.objects.get(pk=birth.pk).handling == "manual"
+
+
+def _in_parallel(*calls):
+    results = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def run(i, call):
+        try:
+            barrier.wait()
+            results[i] = call()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_two_clerks_approving_at_once_one_wins_one_gets_409(
+    catalogue, citizen, make_staff, department_simulator, worker
+):
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    subtask = wait_for(
+        lambda: SubTask.objects.filter(
+            application_id=application_id, item__code="household_registration", status="dispatched"
+        ).first(),
+        30,
+        0.2,
+        "the police queue",
+    )
+    first, second = make_staff("police", "police_1"), make_staff("police", "police_2")
+    api_client(first).post(f"/api/v1/subtasks/{subtask.pk}/accept/")
+    url = f"/api/v1/subtasks/{subtask.pk}/approve/"
+    body = {"outputs": {"household_number": "1"}}
+    codes = _in_parallel(
+        lambda: api_client(first).post(url, body, format="json").status_code,
+        lambda: api_client(second).post(url, body, format="json").status_code,
+    )
+    assert sorted(codes) == [200, 409]
+    assert Event.objects.filter(subtask=subtask, to_status="approved").count() == 1
+
+
+def test_two_parallel_branches_finishing_at_once_join_exactly_once(
+    catalogue, citizen, make_staff, worker, department_simulator
+):
+    """The two insurance branches, both at windows, approved at the same instant by two clerks:
+    the application completes exactly once."""
+    Department.objects.filter(code__in=["healthcare_security", "hrss"]).update(handling="manual")
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    police_approves(application_id, api_client(make_staff("police")))
+    leaves = {}
+    for code in ("medical_insurance", "social_security_card"):
+        leaves[code] = wait_for(
+            lambda code=code: SubTask.objects.filter(
+                application_id=application_id, item__code=code, status="dispatched"
+            ).first(),
+            30,
+            0.2,
+            code,
+        )
+    insurance, card = api_client(make_staff("healthcare_security")), api_client(make_staff("hrss"))
+    insurance.post(f"/api/v1/subtasks/{leaves['medical_insurance'].pk}/accept/")
+    card.post(f"/api/v1/subtasks/{leaves['social_security_card'].pk}/accept/")
+    codes = _in_parallel(
+        lambda: (
+            insurance.post(
+                f"/api/v1/subtasks/{leaves['medical_insurance'].pk}/approve/",
+                {"outputs": {"insurance_number": "Y1"}},
+                format="json",
+            ).status_code
+        ),
+        lambda: (
+            card.post(
+                f"/api/v1/subtasks/{leaves['social_security_card'].pk}/approve/",
+                {"outputs": {"card_number": "S1"}},
+                format="json",
+            ).status_code
+        ),
+    )
+    assert codes == [200, 200]
+    assert status_of(application_id) == "completed"
+    completions = Event.objects.filter(
+        application_id=application_id, subtask=None, to_status="completed"
+    )
+    assert completions.count() == 1
