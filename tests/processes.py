@@ -1,8 +1,8 @@
 """Real processes the tests run beside themselves: the department simulator, a Celery worker."""
 
 import os
+import select
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,12 +11,6 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.1, message: str = "condition"):
@@ -32,13 +26,15 @@ def wait_for(predicate, timeout: float, interval: float = 0.1, message: str = "c
 class Simulator:
     """The department simulator as its own process, with its control API at hand."""
 
-    def __init__(self, secret: str):
+    def __init__(self, secret: str, *extra_args: str):
         self.secret = secret
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_args = extra_args or ("--delay", "0.5")
+        self.url = ""
         self.process = None
 
     def start(self):
+        # Port 0: the system picks a free port and the "listening on" line names it, so no
+        # other process can take the port between choosing and binding it.
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -47,24 +43,32 @@ class Simulator:
                 "--host",
                 "127.0.0.1",
                 "--port",
-                str(self.port),
+                "0",
                 "--secret",
                 self.secret,
-                "--delay",
-                "0.5",
+                *self.extra_args,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
             text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        line = self.process.stdout.readline()
-        assert "listening" in line, f"simulator did not start: {line!r}"
+        ready, _, _ = select.select([self.process.stdout], [], [], 15)
+        line = self.process.stdout.readline() if ready else ""
+        if "listening on " not in line:
+            self.process.kill()
+            raise RuntimeError(f"simulator did not start: {line!r}")
+        self.url = line.strip().rsplit(" ", 1)[-1]
 
-    def stop(self):
+    def stop(self) -> int | None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            try:
+                return self.process.wait(timeout=10)
+            finally:
+                if self.process.poll() is None:
+                    self.process.kill()
+        return self.process.returncode if self.process else None
 
     def control(self, **settings):
         response = requests.post(f"{self.url}/_control", json=settings, timeout=5)
