@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import Application, Event, SubTask, Upload
+from .models import Application, Event, IdempotencyRecord, SubTask, Upload, WorkerHeartbeat
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -85,16 +85,20 @@ class SubTaskAdmin(admin.ModelAdmin):
         self.message_user(request, _("已处理 %(n)d 个子事项。") % {"n": done})
 
 
-@admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    list_display = ["at", "application", "subtask", "actor", "from_status", "to_status"]
-    list_filter = ["actor", "to_status"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the system keeps for itself: shown for inspection, never edited by hand."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "application", "subtask", "actor", "from_status", "to_status"]
+    list_filter = ["actor", "to_status"]
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -112,3 +116,14 @@ class UploadAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["sha256", "size", "content_type"]
     raw_id_fields = ["application", "uploaded_by"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ["key", "user", "status_code", "created_at"]
+    search_fields = ["key", "user__username"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ["hostname", "seen_at"]

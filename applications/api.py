@@ -13,6 +13,7 @@ from .serializers import (
     ApplicationCreateSerializer,
     ApplicationListSerializer,
     ApplicationSerializer,
+    ApplicationUpdateSerializer,
     MaterialUploadSerializer,
     ReasonSerializer,
     StaffActionSerializer,
@@ -50,6 +51,14 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data.is_valid(raise_exception=True)
         application = services.create_application(request.user, **data.validated_data)
         return self._detail(application.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(request=ApplicationUpdateSerializer, responses=ApplicationSerializer)
+    def partial_update(self, request, pk=None):
+        """Save more of a draft (form values, chosen optional items, delivery)."""
+        data = ApplicationUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.update_draft(self.get_object(), **data.validated_data)
+        return self._detail(pk)
 
     @extend_schema(
         request={"multipart/form-data": MaterialUploadSerializer}, responses={201: UploadSerializer}

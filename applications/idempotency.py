@@ -1,6 +1,8 @@
 """``Idempotency-Key`` on POST: a retry gets the first answer instead of doing the work twice."""
 
 import functools
+import hashlib
+import json
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -8,7 +10,6 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from .models import IdempotencyRecord
-from .services import request_fingerprint
 
 HEADER = "Idempotency-Key"
 
@@ -59,6 +60,11 @@ def idempotent(view_method):
         return response
 
     return wrapper
+
+
+def request_fingerprint(data) -> str:
+    """A stable hash of a request, to tell a retry from a different request."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _plain(data):

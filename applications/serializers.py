@@ -124,6 +124,12 @@ class ApplicationCreateSerializer(serializers.Serializer):
     submit = serializers.BooleanField(required=False, default=False)
 
 
+class ApplicationUpdateSerializer(serializers.Serializer):
+    form = serializers.DictField(required=False)
+    items = serializers.ListField(child=serializers.CharField(), required=False)
+    delivery = serializers.DictField(required=False)
+
+
 class MaterialUploadSerializer(serializers.Serializer):
     code = serializers.CharField()
     file = serializers.FileField()

@@ -7,7 +7,6 @@ one sub-task; locks are always taken in the same order, so they cannot deadlock.
 """
 
 import datetime
-import hashlib
 import logging
 import random
 from dataclasses import dataclass, replace
@@ -139,9 +138,12 @@ def update_draft(application: Application, form: dict | None = None, items=None,
     """Save more of a draft; values given are checked, required ones only at submission."""
     if application.status != A.DRAFT:
         raise ActionNotAllowed(_("申请已提交，不能再修改。"))
-    bundle_items = chosen_bundle_items(
-        application.bundle, application.chosen_items if items is None else items
-    )
+    try:
+        bundle_items = chosen_bundle_items(
+            application.bundle, application.chosen_items if items is None else items
+        )
+    except ChoiceError as exc:
+        raise ApplicationInvalid({"items": [str(exc)]}) from None
     errors = {}
     if form is not None:
         specs = [replace(s, required=False) for s in form_specs(bundle_items)]
@@ -643,10 +645,3 @@ def _send(task, *args) -> None:
         task.delay(*args)
     except Exception:
         log.exception("could not queue %s%s; the reconciler will retry", task.name, args)
-
-
-def request_fingerprint(data) -> str:
-    """A stable hash of a request body, to tell a retry from a different request."""
-    import json
-
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from .models import CallbackReceipt, Department
 
@@ -8,6 +9,7 @@ class DepartmentAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "handling", "base_url"]
     search_fields = ["code", "name"]
     list_filter = ["handling"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(CallbackReceipt)

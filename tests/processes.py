@@ -3,6 +3,7 @@
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -82,6 +83,9 @@ class Simulator:
         params = {"department": department} if department else {}
         return requests.get(f"{self.url}/_cases", params=params, timeout=5).json()["cases"]
 
+    def callbacks(self) -> list[dict]:
+        return requests.get(f"{self.url}/_callbacks", timeout=5).json()["callbacks"]
+
     def department_url(self, code: str) -> str:
         return f"{self.url}/departments/{code}"
 
@@ -95,6 +99,7 @@ class Worker:
         self.process = None
 
     def start(self):
+        self.hostname = f"test-{time.monotonic_ns()}@{socket.gethostname()}"
         log = open(self.log_path, "a")  # noqa: SIM115  (held open by the child)
         self.process = subprocess.Popen(
             [
@@ -112,7 +117,7 @@ class Worker:
                 "--pool",
                 "prefork",
                 "--hostname",
-                f"test-{time.monotonic_ns()}@%h",
+                self.hostname,
                 "--schedule",
                 str(self.log_path.with_suffix(".beat")),
             ],
@@ -122,6 +127,23 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def consume(self, on: bool):
+        """Start or stop taking tasks from the queue (Celery's remote control)."""
+        from portal.celery import app
+
+        command = app.control.add_consumer if on else app.control.cancel_consumer
+        command("celery", destination=[self.hostname], reply=True, timeout=5)
+
+    def wait_idle(self, timeout: float = 30):
+        """Wait until the worker runs no task: the database is then left alone."""
+        from portal.celery import app
+
+        def idle():
+            active = app.control.inspect([self.hostname], timeout=2).active()
+            return active is not None and not any(active.values())
+
+        wait_for(idle, timeout, 0.3, "the worker to finish its tasks")
 
     def kill(self):
         """SIGKILL the whole worker, children included: no chance to clean up."""

@@ -1,0 +1,67 @@
+"""The home page and the Django admin over every model."""
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+
+from .conftest import api_client, apply_newborn
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_lists_published_bundles(client, catalogue):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "新生儿出生一件事" in html and "公安局" in html
+    assert 'lang="zh-hans"' in html
+
+
+def test_every_model_is_in_the_admin_and_its_pages_open(client, catalogue, citizen, admin_user):
+    apply_newborn(api_client(citizen))
+    ours = [
+        m
+        for m in apps.get_models()
+        if m._meta.app_label in {"accounts", "departments", "bundles", "applications"}
+    ]
+    inline_only = {"bundleitem"}
+    client.force_login(admin_user)
+    for model in ours:
+        name = model._meta.model_name
+        if name in inline_only:
+            continue
+        assert model in admin.site._registry, f"{name} is not in the admin"
+        changelist = f"/admin/{model._meta.app_label}/{name}/"
+        assert client.get(changelist).status_code == 200, changelist
+        first = model.objects.first()
+        if first is not None:
+            assert client.get(f"{changelist}{first.pk}/change/").status_code == 200
+
+
+def test_status_fields_are_read_only_in_the_admin(client, catalogue, citizen, admin_user):
+    from applications.models import Application, SubTask
+
+    body = apply_newborn(api_client(citizen)).json()
+    client.force_login(admin_user)
+    for model, pk in ((Application, body["id"]), (SubTask, body["subtasks"][0]["id"])):
+        model_admin = admin.site._registry[model]
+        assert "status" in model_admin.get_readonly_fields(None)
+        page = client.get(f"/admin/applications/{model._meta.model_name}/{pk}/change/")
+        assert b'name="status"' not in page.content
+
+
+def test_draft_is_saved_as_you_go_and_checked(catalogue, citizen):
+    client = api_client(citizen)
+    draft = client.post(
+        "/api/v1/applications/",
+        {"bundle": "newborn", "form": {"child.name": "小明"}},
+        format="json",
+    ).json()
+    url = f"/api/v1/applications/{draft['id']}/"
+    saved = client.patch(url, {"form": {"child.gender": "男"}}, format="json").json()
+    assert saved["form"] == {"child.name": "小明", "child.gender": "男"}
+    bad = client.patch(url, {"form": {"contact.mobile": "123"}}, format="json")
+    assert bad.status_code == 400 and "form.contact.mobile" in bad.json()["errors"]
+    wrong_item = client.patch(url, {"items": ["no_such_item"]}, format="json")
+    assert wrong_item.status_code == 400 and "items" in wrong_item.json()["errors"]
+    assert client.get(url).json()["form"] == {"child.name": "小明", "child.gender": "男"}
