@@ -12,11 +12,13 @@ import random
 from dataclasses import dataclass, replace
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
+from accounts.validators import clean_mobile
 from bundles import dag as dag_utils
 from bundles.fieldtypes import clean_form
 from bundles.models import Bundle, MaterialType
@@ -24,6 +26,7 @@ from bundles.services import (
     ChoiceError,
     application_dag,
     chosen_bundle_items,
+    eligibility_errors,
     form_specs,
 )
 from departments import connectors
@@ -84,7 +87,8 @@ def create_application(
     specs = [replace(s, required=False) for s in form_specs(bundle_items)]
     cleaned, form_errors = clean_form(specs, form or {})
     errors.update({f"form.{key}": messages for key, messages in form_errors.items()})
-    clean_delivery, delivery_errors = _clean_delivery(delivery)
+    errors.update(eligibility_errors(bundle, cleaned, timezone.localdate()))
+    clean_delivery, delivery_errors = _clean_delivery(delivery, bundle.delivery_options)
     errors.update(delivery_errors)
     if errors:
         raise ApplicationInvalid(errors)
@@ -102,18 +106,17 @@ def create_application(
     return application
 
 
-def _clean_delivery(delivery) -> tuple[dict, dict[str, list[str]]]:
+def _clean_delivery(delivery, offered=()) -> tuple[dict, dict[str, list[str]]]:
+    offered = list(offered) or DeliveryMethod.values
     if delivery in (None, {}):
-        return {"method": DeliveryMethod.ELECTRONIC}, {}
+        default = DeliveryMethod.ELECTRONIC if DeliveryMethod.ELECTRONIC in offered else offered[0]
+        return {"method": default}, {}
     if not isinstance(delivery, dict):
         return {}, {"delivery": [_('送达方式应为对象，如 {"method": "electronic"}。')]}
     method = delivery.get("method")
-    if method not in DeliveryMethod.values:
-        return {}, {
-            "delivery.method": [
-                _("请选择送达方式：mail（邮寄）、pickup（窗口领取）或 electronic（电子证照）。")
-            ]
-        }
+    if method not in offered:
+        labels = "、".join(f"{m}（{DeliveryMethod(m).label}）" for m in offered)
+        return {}, {"delivery.method": [_("请选择送达方式：%(m)s。") % {"m": labels}]}
     clean = {"method": method}
     errors = {}
     if method == DeliveryMethod.MAIL:
@@ -127,6 +130,11 @@ def _clean_delivery(delivery) -> tuple[dict, dict[str, list[str]]]:
                 errors[f"delivery.{key}"] = [_("邮寄送达须填写%(label)s。") % {"label": label}]
             elif len(value) > 200:
                 errors[f"delivery.{key}"] = [_("%(label)s过长。") % {"label": label}]
+            elif key == "mobile":
+                try:
+                    clean[key] = clean_mobile(value)
+                except ValidationError as exc:
+                    errors[f"delivery.{key}"] = exc.messages
             else:
                 clean[key] = value.strip()
     elif method == DeliveryMethod.PICKUP and delivery.get("hall"):
@@ -149,9 +157,12 @@ def update_draft(application: Application, form: dict | None = None, items=None,
         specs = [replace(s, required=False) for s in form_specs(bundle_items)]
         cleaned, form_errors = clean_form(specs, {**application.form, **form})
         errors.update({f"form.{k}": v for k, v in form_errors.items()})
+        errors.update(eligibility_errors(application.bundle, cleaned, timezone.localdate()))
         application.form = cleaned
     if delivery is not None:
-        application.delivery, delivery_errors = _clean_delivery(delivery)
+        application.delivery, delivery_errors = _clean_delivery(
+            delivery, application.bundle.delivery_options
+        )
         errors.update(delivery_errors)
     if errors:
         raise ApplicationInvalid(errors)
@@ -182,6 +193,7 @@ def _submit_locked(application: Application, actor_user) -> None:
         raise ApplicationInvalid({"items": [str(exc)]}) from None
     cleaned, form_errors = clean_form(form_specs(bundle_items), application.form)
     errors = {f"form.{key}": messages for key, messages in form_errors.items()}
+    errors.update(eligibility_errors(bundle, cleaned, timezone.localdate()))
     errors.update(_missing_materials(application, bundle_items))
     if errors:
         raise ApplicationInvalid(errors)
@@ -199,7 +211,9 @@ def _submit_locked(application: Application, actor_user) -> None:
         for bi in bundle_items
     )
     limits = {bi.item.code: bi.item.time_limit_days for bi in bundle_items}
-    application.deadline, application.deadline_note = _deadline(today, _critical_path(dag, limits))
+    application.deadline, application.deadline_note = _deadline(
+        today, dag_utils.longest_path(dag, limits)
+    )
     application.form = cleaned
     application.submit()
     application.save()
@@ -226,13 +240,6 @@ def _missing_materials(application, bundle_items) -> dict[str, list[str]]:
         for code, material in needed.items()
         if material.required and not material.may_follow_later and code not in uploaded
     }
-
-
-def _critical_path(dag, limits: dict[str, int]) -> int:
-    finish: dict[str, int] = {}
-    for code in dag_utils.topological_order(dag):
-        finish[code] = limits[code] + max((finish[p] for p in dag[code]), default=0)
-    return max(finish.values(), default=0)
 
 
 def _deadline(start: datetime.date, days: int) -> tuple[datetime.date | None, str]:

@@ -43,7 +43,7 @@ class BundleItemSerializer(serializers.ModelSerializer):
         return {"code": department.code, "name": department.name}
 
     def get_depends_on(self, bundle_item) -> list[str]:
-        return sorted(dep.item.code for dep in bundle_item.depends_on.all())
+        return sorted(dep.code for dep in bundle_item.depends_on.all())
 
 
 class BundleSerializer(serializers.ModelSerializer):

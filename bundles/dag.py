@@ -66,3 +66,11 @@ def restrict(dag: Dag, keep: Iterable[str]) -> dict[str, frozenset[str]]:
         return result
 
     return {node: frozenset(kept_predecessors(node, set())) for node in dag if node in keep}
+
+
+def longest_path(dag: Dag, weights: Mapping[str, int]) -> int:
+    """The heaviest chain of items: a bundle's promised time when parallel work overlaps."""
+    finish: dict[str, int] = {}
+    for node in topological_order(dag):
+        finish[node] = weights[node] + max((finish[p] for p in dag[node]), default=0)
+    return max(finish.values(), default=0)

@@ -1,23 +1,52 @@
 """The kinds of form field, each with its JSON Schema and its server-side check.
 
-One definition per kind so that the API's JSON Schema, the server-side validation and (later)
-the web form can never disagree.
+One definition per kind, so that the API's JSON Schema, the server-side validation and the
+web form (``bundles.webforms``) can never disagree.
 """
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.validators import clean_credit_code, clean_mobile, clean_resident_id
 
 #: Control characters other than tab and newline never belong in a form value.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 BANK_ACCOUNT_RE = re.compile(r"^\d{12,30}$")
+
+#: The 34 provincial-level divisions, as an address's province must name one.
+PROVINCES = (
+    "北京市", "天津市", "河北省", "山西省", "内蒙古自治区", "辽宁省", "吉林省", "黑龙江省",
+    "上海市", "江苏省", "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省",
+    "湖南省", "广东省", "广西壮族自治区", "海南省", "重庆市", "四川省", "贵州省", "云南省",
+    "西藏自治区", "陕西省", "甘肃省", "青海省", "宁夏回族自治区", "新疆维吾尔自治区",
+    "台湾省", "香港特别行政区", "澳门特别行政区",
+)  # fmt: skip
+ADDRESS_PARTS = (
+    ("province", gettext_lazy("省份")),
+    ("city", gettext_lazy("城市")),
+    ("district", gettext_lazy("区县")),
+    ("street", gettext_lazy("街道门牌")),
+)
+
+TYPE_LABELS = {
+    "text": gettext_lazy("文字"),
+    "number": gettext_lazy("数字"),
+    "date": gettext_lazy("日期"),
+    "choice": gettext_lazy("选项"),
+    "address": gettext_lazy("地址"),
+    "id_number": gettext_lazy("居民身份证号码"),
+    "credit_code": gettext_lazy("统一社会信用代码"),
+    "mobile": gettext_lazy("手机号码"),
+    "bank_account": gettext_lazy("银行账号"),
+    "group": gettext_lazy("重复分组"),
+}
 
 
 @dataclass(frozen=True)
@@ -30,10 +59,29 @@ class FieldSpec:
     required: bool = True
     options: tuple[str, ...] = ()
     max_length: int = 200
+    min_value: float | None = None
+    max_value: float | None = None
+    item_fields: tuple["FieldSpec", ...] = field(default=())
+    min_items: int = 1
+    max_items: int = 20
     section: str = ""
     help_text: str = ""
 
 
+def spec_from_dict(data: dict) -> FieldSpec:
+    """A sub-field of a group, from its definition in the dictionary."""
+    if data.get("type") not in TYPE_LABELS or data["type"] == "group":
+        raise ValueError(f"sub-field {data.get('key')!r}: type must be a plain field type")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", str(data.get("key", ""))):
+        raise ValueError(f"sub-field key {data.get('key')!r} must be lower-case words, no dots")
+    known = set(FieldSpec.__dataclass_fields__) - {"item_fields", "min_items", "max_items"}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"sub-field {data['key']}: unknown keys {sorted(unknown)}")
+    return FieldSpec(**{**data, "options": tuple(data.get("options", ()))})
+
+
+# --- cleaning: each takes the raw value and the spec, returns the clean value ----------------
 def _text(value: Any, spec: FieldSpec) -> str:
     if not isinstance(value, str):
         raise ValidationError(_("应为文字。"), code="type")
@@ -45,10 +93,6 @@ def _text(value: Any, spec: FieldSpec) -> str:
     return value
 
 
-def clean_text(value, spec):
-    return _text(value, spec)
-
-
 def clean_number(value, spec):
     if isinstance(value, bool):
         raise ValidationError(_("应为数字。"), code="type")
@@ -58,7 +102,19 @@ def clean_number(value, spec):
         raise ValidationError(_("应为数字。"), code="type") from None
     if not number.is_finite():
         raise ValidationError(_("应为数字。"), code="type")
+    if spec.min_value is not None and number < Decimal(str(spec.min_value)):
+        raise ValidationError(
+            _("不能小于%(v)s。") % {"v": _plain_number(spec.min_value)}, code="min"
+        )
+    if spec.max_value is not None and number > Decimal(str(spec.max_value)):
+        raise ValidationError(
+            _("不能大于%(v)s。") % {"v": _plain_number(spec.max_value)}, code="max"
+        )
     return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _plain_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def clean_date(value, spec):
@@ -81,6 +137,29 @@ def clean_choice(value, spec):
     return value
 
 
+def clean_address(value, spec):
+    if not isinstance(value, dict):
+        raise ValidationError(_("地址应包含省份、城市、区县和街道门牌。"), code="type")
+    unknown = set(value) - {part for part, _label in ADDRESS_PARTS}
+    if unknown:
+        raise ValidationError(
+            _("地址中有无法识别的部分：%(p)s。") % {"p": "、".join(sorted(unknown))}
+        )
+    clean = {}
+    for part, label in ADDRESS_PARTS:
+        text = value.get(part)
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError(_("请填写地址中的%(part)s。") % {"part": label}, code="required")
+        clean[part] = _text(
+            text, FieldSpec(key=part, label=str(label), type="text", max_length=100)
+        )
+    if clean["province"] not in PROVINCES:
+        raise ValidationError(
+            _("“%(p)s”不是省级行政区的全称，如“浙江省”“北京市”。") % {"p": clean["province"]}
+        )
+    return clean
+
+
 def clean_id_number(value, spec):
     return clean_resident_id(_text(value, spec))
 
@@ -100,77 +179,46 @@ def clean_bank_account(value, spec):
     return compact
 
 
+def clean_group(value, spec):
+    if not isinstance(value, list):
+        raise ValidationError(_("应为若干条记录的列表。"), code="type")
+    if len(value) < spec.min_items:
+        raise ValidationError(_("至少填写%(n)d条。") % {"n": spec.min_items}, code="min_items")
+    if len(value) > spec.max_items:
+        raise ValidationError(_("最多填写%(n)d条。") % {"n": spec.max_items}, code="max_items")
+    rows = []
+    for number, row in enumerate(value, start=1):
+        cleaned, errors = clean_form(list(spec.item_fields), row)
+        if errors:
+            first_key, messages = next(iter(errors.items()))
+            raise ValidationError(
+                _("第%(n)d条：%(m)s") % {"n": number, "m": messages[0]}, code="row"
+            )
+        rows.append(cleaned)
+    return rows
+
+
 CLEANERS = {
-    "text": clean_text,
+    "text": lambda value, spec: _text(value, spec),
     "number": clean_number,
     "date": clean_date,
     "choice": clean_choice,
+    "address": clean_address,
     "id_number": clean_id_number,
     "credit_code": clean_credit,
     "mobile": clean_mobile_number,
     "bank_account": clean_bank_account,
-}
-
-TYPE_LABELS = {
-    "text": "文字",
-    "number": "数字",
-    "date": "日期",
-    "choice": "选项",
-    "id_number": "居民身份证号码",
-    "credit_code": "统一社会信用代码",
-    "mobile": "手机号码",
-    "bank_account": "银行账号",
+    "group": clean_group,
 }
 
 
-def json_schema(spec: FieldSpec) -> dict:
-    base = {"title": spec.label}
-    if spec.help_text:
-        base["description"] = spec.help_text
-    match spec.type:
-        case "number":
-            return base | {"type": "number"}
-        case "date":
-            return base | {"type": "string", "format": "date"}
-        case "choice":
-            return base | {"type": "string", "enum": list(spec.options)}
-        case "id_number":
-            return base | {
-                "type": "string",
-                "pattern": r"^\d{17}[\dXx]$",
-                "x-check": "GB 11643 check digit",
-            }
-        case "credit_code":
-            return base | {
-                "type": "string",
-                "pattern": r"^[0-9A-HJ-NPQRTUWXY]{18}$",
-                "x-check": "GB 32100 check character",
-            }
-        case "mobile":
-            return base | {"type": "string", "pattern": r"^1[3-9]\d{9}$"}
-        case "bank_account":
-            return base | {"type": "string", "pattern": r"^\d{12,30}$"}
-        case _:
-            return base | {"type": "string", "maxLength": spec.max_length, "minLength": 1}
-
-
-def form_schema(specs: list[FieldSpec]) -> dict:
-    """The JSON Schema of a whole form, flat keys such as ``child.name``."""
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "type": "object",
-        "properties": {spec.key: json_schema(spec) for spec in specs},
-        "required": [spec.key for spec in specs if spec.required],
-        "additionalProperties": False,
-        "x-sections": _sections(specs),
-    }
-
-
-def _sections(specs: list[FieldSpec]) -> list[dict]:
-    sections: dict[str, list[str]] = {}
-    for spec in specs:
-        sections.setdefault(spec.section or _("其他信息"), []).append(spec.key)
-    return [{"title": title, "fields": keys} for title, keys in sections.items()]
+def is_blank(value) -> bool:
+    return (
+        value is None
+        or value == []
+        or value == {}
+        or (isinstance(value, str) and not value.strip())
+    )
 
 
 def clean_form(specs: list[FieldSpec], data: Any) -> tuple[dict, dict[str, list[str]]]:
@@ -185,7 +233,7 @@ def clean_form(specs: list[FieldSpec], data: Any) -> tuple[dict, dict[str, list[
             errors[key] = [_("本事项不需要此字段。")]
     for spec in specs:
         value = data.get(spec.key)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if is_blank(value):
             if spec.required:
                 errors[spec.key] = [_("“%(label)s”为必填项。") % {"label": spec.label}]
             continue
@@ -194,3 +242,79 @@ def clean_form(specs: list[FieldSpec], data: Any) -> tuple[dict, dict[str, list[
         except ValidationError as exc:
             errors[spec.key] = [f"{spec.label}：{message}" for message in exc.messages]
     return cleaned, errors
+
+
+# --- JSON Schema ------------------------------------------------------------------------------
+def json_schema(spec: FieldSpec) -> dict:
+    base = {"title": spec.label, "x-type": spec.type}
+    if spec.help_text:
+        base["description"] = spec.help_text
+    match spec.type:
+        case "number":
+            bounds = {"minimum": spec.min_value, "maximum": spec.max_value}
+            return base | {"type": "number"} | {k: v for k, v in bounds.items() if v is not None}
+        case "date":
+            return base | {"type": "string", "format": "date"}
+        case "choice":
+            return base | {"type": "string", "enum": list(spec.options)}
+        case "address":
+            return base | {
+                "type": "object",
+                "properties": {
+                    part: {"title": str(label), "type": "string", "minLength": 1, "maxLength": 100}
+                    for part, label in ADDRESS_PARTS
+                }
+                | {"province": {"title": "省份", "type": "string", "enum": list(PROVINCES)}},
+                "required": [part for part, _label in ADDRESS_PARTS],
+                "additionalProperties": False,
+            }
+        case "id_number":
+            return base | {
+                "type": "string",
+                "pattern": r"^\d{17}[\dXx]$",
+                "description": "GB 11643 resident ID number; the last character is a check digit",
+            }
+        case "credit_code":
+            return base | {
+                "type": "string",
+                "pattern": r"^[0-9A-HJ-NPQRTUWXY]{18}$",
+                "description": "GB 32100 unified social credit code; the last character is a check",
+            }
+        case "mobile":
+            return base | {"type": "string", "pattern": r"^1[3-9]\d{9}$"}
+        case "bank_account":
+            return base | {"type": "string", "pattern": r"^\d{12,30}$"}
+        case "group":
+            return base | {
+                "type": "array",
+                "minItems": spec.min_items,
+                "maxItems": spec.max_items,
+                "items": object_schema(list(spec.item_fields)),
+            }
+        case _:
+            return base | {"type": "string", "maxLength": spec.max_length, "minLength": 1}
+
+
+def object_schema(specs: list[FieldSpec]) -> dict:
+    return {
+        "type": "object",
+        "properties": {spec.key: json_schema(spec) for spec in specs},
+        "required": [spec.key for spec in specs if spec.required],
+        "additionalProperties": False,
+    }
+
+
+def form_schema(specs: list[FieldSpec]) -> dict:
+    """The JSON Schema of a whole form, flat keys such as ``child.name``."""
+    return (
+        {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+        | object_schema(specs)
+        | {"x-sections": _sections(specs)}
+    )
+
+
+def _sections(specs: list[FieldSpec]) -> list[dict]:
+    sections: dict[str, list[str]] = {}
+    for spec in specs:
+        sections.setdefault(spec.section or _("其他信息"), []).append(spec.key)
+    return [{"title": title, "fields": keys} for title, keys in sections.items()]

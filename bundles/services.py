@@ -1,10 +1,14 @@
-"""What a bundle asks of an applicant: its items, the one form, the materials."""
+"""What a bundle asks of an applicant, and how administrators version and publish bundles."""
 
+import datetime
 from dataclasses import replace
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from . import dag as dag_utils
+from . import eligibility
 from .fieldtypes import FieldSpec, form_schema
 from .models import Bundle, BundleItem
 
@@ -58,4 +62,95 @@ def bundle_form_schema(bundle: Bundle) -> dict:
     schema["x-items"] = {
         bi.item.code: sorted(f.key for f in bi.item.fields.all()) for bi in bundle_items
     }
+    schema["x-eligibility"] = [
+        {"rule": rule.rule, "field": rule.field.key, "value": rule.value, "message": rule.message}
+        for rule in bundle.eligibility_rules.select_related("field")
+    ]
     return schema
+
+
+def eligibility_errors(bundle: Bundle, form: dict, today: datetime.date) -> dict[str, list[str]]:
+    rules = [
+        (rule.rule, rule.field.key, rule.value, rule.message)
+        for rule in bundle.eligibility_rules.select_related("field")
+    ]
+    return eligibility.check(rules, form, today)
+
+
+# --- versions ---------------------------------------------------------------------------------
+def publish(bundle: Bundle) -> Bundle:
+    """Publish a version after checking it; the version published before is taken down.
+
+    Applications already submitted keep running on the version they were submitted under.
+    """
+    problems = bundle.problems()
+    if problems:
+        raise ValidationError(problems)
+    with transaction.atomic():
+        for other in Bundle.objects.published().filter(code=bundle.code).exclude(pk=bundle.pk):
+            other.unpublish()
+            other.save()
+        bundle.publish()
+        bundle.save()
+    return bundle
+
+
+def unpublish(bundle: Bundle) -> Bundle:
+    """Hide a bundle from new applications; applications in flight are not touched."""
+    bundle.unpublish()
+    bundle.save()
+    return bundle
+
+
+def new_draft_version(bundle: Bundle) -> Bundle:
+    """A draft copy of ``bundle`` as the next version, to be edited and published."""
+    existing = Bundle.objects.filter(code=bundle.code, state=Bundle.State.DRAFT).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        latest = Bundle.objects.filter(code=bundle.code).order_by("-version").first()
+        copy = Bundle.objects.create(
+            code=bundle.code,
+            version=latest.version + 1,
+            **{
+                name: getattr(bundle, name)
+                for name in (
+                    "name",
+                    "audience",
+                    "life_event",
+                    "keywords",
+                    "batch",
+                    "lead_department",
+                    "description",
+                    "source",
+                    "savings",
+                    "delivery_options",
+                )
+            },
+        )
+        for bi in bundle.bundle_items():
+            new_item = BundleItem.objects.create(
+                bundle=copy, item=bi.item, optional=bi.optional, position=bi.position
+            )
+            new_item.depends_on.set(bi.depends_on.all())
+        for rule in bundle.eligibility_rules.all():
+            rule.pk = None
+            rule.bundle = copy
+            rule.save()
+    return copy
+
+
+def promised_days(bundle: Bundle, bundle_items=None) -> int:
+    """Working days promised for the whole bundle: the longest chain of item time limits."""
+    bundle_items = bundle.bundle_items() if bundle_items is None else bundle_items
+    limits = {bi.item.code: bi.item.time_limit_days for bi in bundle_items}
+    return dag_utils.longest_path(bundle.dag(bundle_items), limits)
+
+
+def materials_of(bundle_items) -> list:
+    """Each material the items ask for, once, in the order first asked."""
+    seen = {}
+    for bi in bundle_items:
+        for material in bi.item.materials.all():
+            seen.setdefault(material.code, material)
+    return list(seen.values())

@@ -5,8 +5,9 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import RegisterView, TokenView
 from applications.api import ApplicationViewSet, SubTaskViewSet
+from applications.views import application_detail, apply
 from bundles.api import BundleViewSet
-from bundles.views import home
+from bundles.views import bundle_detail, home
 from departments.api import CallbackView
 
 from .health import healthz
@@ -25,6 +26,9 @@ api = [
 
 urlpatterns = [
     path("", home, name="home"),
+    path("bundles/<slug:code>/", bundle_detail, name="bundle-page"),
+    path("bundles/<slug:code>/apply/", apply, name="apply"),
+    path("applications/<int:pk>/", application_detail, name="application-page"),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

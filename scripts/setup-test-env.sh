@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 apt_packages=()
 command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
+# Chinese text in screenshots and PDFs
+[ -d /usr/share/fonts/opentype/noto ] || apt_packages+=(fonts-noto-cjk)
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || apt_packages+=(docker-compose)
 if ((${#apt_packages[@]})); then
   if [ "$(id -u)" = 0 ]; then

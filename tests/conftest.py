@@ -1,31 +1,21 @@
-import io
 import os
+import shutil
 
 import pytest
 from django.conf import settings as django_settings
-from rest_framework.test import APIClient
 
+from .helpers import ARTIFACTS, SIMULATOR_SECRET, screenshot
 from .processes import Simulator, Worker, wait_for
 
-SIMULATOR_SECRET = "test-simulator-secret"  # noqa: S105
-
-# A PDF and a PNG small enough to build in memory: their first bytes are what counts.
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-NEWBORN_FORM = {
-    "child.name": "王小𠮷",
-    "child.gender": "女",
-    "child.birth_date": "2026-11-20",
-    "child.birth_place": "北京市第一人民医院",
-    "mother.name": "王小梅",
-    "mother.id_number": "11010119900307002X",
-    "father.name": "李䶮",
-    "father.id_number": "110101198805120012",
-    "contact.mobile": "13800138000",
-    "household.head_name": "李䶮",
-    "household.address": "北京市东城区东华门街道1号",
-}
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -43,13 +33,38 @@ def department_simulator(simulator):
     simulator.reset()
 
 
-@pytest.fixture
-def catalogue(db, settings, simulator):
-    """The demo catalogue, its system-handled departments pointing at the simulator."""
-    from bundles.loader import load
+@pytest.fixture(scope="session")
+def newborn_catalogue(tmp_path_factory):
+    """The catalogue's departments, fields and materials, and the newborn bundle only."""
+    from bundles.loader import DEFAULT_DIRECTORY
 
+    folder = tmp_path_factory.mktemp("catalogue")
+    (folder / "bundles").mkdir()
+    for name in ("departments.yaml", "fields.yaml", "materials.yaml", "bundles/newborn.yaml"):
+        shutil.copy(DEFAULT_DIRECTORY / name, folder / name)
+    return folder
+
+
+@pytest.fixture
+def simulated_departments(settings, simulator):
+    """Departments of kind http, when loaded, point at the test's simulator."""
     settings.DEPARTMENT_SIMULATOR_URL = simulator.url
     settings.DEPARTMENT_SIMULATOR_SECRET = SIMULATOR_SECRET
+
+
+@pytest.fixture
+def catalogue(db, simulated_departments, newborn_catalogue):
+    """The newborn bundle and what it needs: most tests need no more."""
+    from bundles.loader import load
+
+    load(newborn_catalogue)
+
+
+@pytest.fixture
+def full_catalogue(db, simulated_departments):
+    """The whole national catalogue as shipped in bundles/catalogue/."""
+    from bundles.loader import load
+
     load()
 
 
@@ -91,41 +106,8 @@ def make_staff(db):
     return make
 
 
-def api_client(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
-def apply_newborn(
-    client, form=None, items=(), submit=True, materials=("parents_id_cards", "child_photo")
-):
-    """Create a newborn draft, upload its materials, submit; return the last response."""
-    response = client.post(
-        "/api/v1/applications/",
-        {"bundle": "newborn", "form": form or NEWBORN_FORM, "items": list(items)},
-        format="json",
-    )
-    assert response.status_code == 201, response.content
-    application_id = response.json()["id"]
-    for code in materials:
-        content = PNG if code == "child_photo" else PDF
-        upload = io.BytesIO(content)
-        upload.name = f"{code}.{'png' if content is PNG else 'pdf'}"
-        uploaded = client.post(
-            f"/api/v1/applications/{application_id}/materials/",
-            {"code": code, "file": upload},
-            format="multipart",
-        )
-        assert uploaded.status_code == 201, uploaded.content
-    if not submit:
-        return response
-    return client.post(f"/api/v1/applications/{application_id}/submit/", format="json")
-
-
 @pytest.fixture(scope="session")
-def worker(django_db_setup, django_db_blocker, simulator, live_server, tmp_path_factory):
+def worker_process(django_db_setup, django_db_blocker, simulator, live_server, tmp_path_factory):
     """A real Celery worker (with beat) on the test database and the test Redis."""
     db = django_settings.DATABASES["default"]
     env = {
@@ -143,15 +125,63 @@ def worker(django_db_setup, django_db_blocker, simulator, live_server, tmp_path_
         "WORKER_HEARTBEAT_SECONDS": "6",
         "PORTAL_VAR_DIR": str(tmp_path_factory.mktemp("worker-var")),
     }
-    artifacts = os.environ.get("TEST_ARTIFACTS_DIR")
-    log_dir = (
-        tmp_path_factory.mktemp("worker")
-        if not artifacts
-        else __import__("pathlib").Path(artifacts)
-    )
-    log_dir.mkdir(parents=True, exist_ok=True)
-    process = Worker(env, log_dir / "celery-worker.log")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / "celery-worker.log"
+    log.unlink(missing_ok=True)
+    process = Worker(env, log)
     process.start()
     wait_for(lambda: "ready." in process.log_text(), 60, message="the Celery worker to be ready")
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium, driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # beside it are still plain synchronous calls.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context per test; on failure its screen is kept as an artefact."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        screenshot(page, f"FAILED-{request.node.name}")
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.report_call = report
+    return report
+
+
+@pytest.fixture
+def worker(worker_process, simulator):
+    """The worker, for one test; afterwards the database is left alone before it is emptied.
+
+    Emptying it (TRUNCATE) while the worker, or a department callback, is in a transaction
+    can deadlock: so the worker stops taking tasks and finishes what it runs, and the
+    simulator forgets its cases (and their callbacks) first.
+    """
+    worker_process.consume(True)
+    yield worker_process
+    worker_process.consume(False)
+    simulator.reset()
+    worker_process.wait_idle()

@@ -7,7 +7,7 @@ import pytest
 from applications import services
 from applications.models import Application, Event, IdempotencyRecord, SubTask, Upload
 
-from .conftest import NEWBORN_FORM, PDF, api_client, apply_newborn
+from .helpers import NEWBORN_FORM, PDF, api_client, apply_newborn
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_register_refuses_a_wrong_check_digit_naming_the_field(db):
 def test_bundles_list_and_detail_describe_items_dag_and_form(catalogue):
     client = api_client()
     listed = client.get("/api/v1/bundles/").json()
-    assert [b["code"] for b in listed["results"]] == ["newborn"]
+    assert "newborn" in [b["code"] for b in listed["results"]]
     bundle = client.get("/api/v1/bundles/newborn/").json()
     items = {i["code"]: i for i in bundle["items"]}
     assert items["household_registration"]["depends_on"] == ["birth_certificate"]

@@ -10,7 +10,7 @@ from applications import services
 from applications.models import SubTask
 from departments.signing import signed_headers
 
-from .conftest import SIMULATOR_SECRET, api_client, apply_newborn
+from .helpers import SIMULATOR_SECRET, api_client, apply_newborn
 
 pytestmark = pytest.mark.django_db
 

@@ -7,79 +7,21 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from applications.models import Application, Event, SubTask
+from applications.models import Event, SubTask
 from departments.models import Department
 
-from .conftest import api_client, apply_newborn
+from .helpers import (
+    HTTP_ITEMS,
+    api_client,
+    apply_newborn,
+    first_event_time,
+    police_approves,
+    status_of,
+    wait_until_finished,
+)
 from .processes import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-TERMINAL = {"completed", "partially_completed", "rejected", "withdrawn"}
-HTTP_ITEMS = {
-    "birth_certificate",
-    "vaccination_certificate",
-    "medical_insurance",
-    "social_security_card",
-}
-
-
-@pytest.fixture(autouse=True)
-def quiet_between_tests(worker, department_simulator):
-    """Let the database alone before it is emptied for the next test.
-
-    Emptying it (TRUNCATE) while the worker, or a callback, is in a transaction can deadlock;
-    so the worker stops taking tasks and finishes what it runs, and the simulator forgets its
-    cases (and their callbacks) first.
-    """
-    worker.consume(True)
-    yield
-    worker.consume(False)
-    department_simulator.reset()
-    worker.wait_idle()
-
-
-def status_of(application_id):
-    return Application.objects.get(pk=application_id).status
-
-
-def wait_until_finished(application_id, timeout=60):
-    return wait_for(
-        lambda: status_of(application_id) in TERMINAL and status_of(application_id),
-        timeout,
-        0.2,
-        f"application {application_id} to finish",
-    )
-
-
-def police_approves(application_id, clerk, timeout=30):
-    """The window clerk of the police takes the household registration when it arrives."""
-    subtask = wait_for(
-        lambda: SubTask.objects.filter(
-            application_id=application_id, item__code="household_registration", status="dispatched"
-        ).first(),
-        timeout,
-        0.2,
-        "household registration in the police queue",
-    )
-    url = f"/api/v1/subtasks/{subtask.pk}"
-    assert clerk.post(f"{url}/accept/").status_code == 200
-    response = clerk.post(
-        f"{url}/approve/", {"outputs": {"household_number": "110101000123"}}, format="json"
-    )
-    assert response.status_code == 200, response.content
-    return subtask
-
-
-def first_event_time(application_id, item, to_status):
-    return (
-        Event.objects.filter(
-            application_id=application_id, subtask__item__code=item, to_status=to_status
-        )
-        .order_by("at", "id")
-        .values_list("at", "id")
-        .first()
-    )
 
 
 def test_newborn_completes_in_dependency_order(

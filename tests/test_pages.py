@@ -4,17 +4,27 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 
-from .conftest import api_client, apply_newborn
+from .helpers import api_client, apply_newborn
 
 pytestmark = pytest.mark.django_db
 
 
-def test_home_lists_published_bundles(client, catalogue):
+def test_home_lists_published_bundles_and_searches_them(client, catalogue):
     response = client.get("/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "新生儿出生一件事" in html and "公安局" in html
+    assert "新生儿出生一件事" in html and 'href="/bundles/newborn/"' in html
     assert 'lang="zh-hans"' in html
+    assert "新生儿出生一件事" in client.get("/", {"q": "出生"}).content.decode()
+    assert "新生儿出生一件事" not in client.get("/", {"q": "破产"}).content.decode()
+
+
+def test_bundle_page_shows_items_departments_materials_time_and_picture(client, catalogue):
+    html = client.get("/bundles/newborn/").content.decode()
+    assert "公安局" in html and "户口登记" in html
+    assert "<svg" in html and 'data-code="household_registration"' in html
+    assert "父母居民身份证" in html
+    assert client.get("/bundles/nothing/").status_code == 404
 
 
 def test_every_model_is_in_the_admin_and_its_pages_open(client, catalogue, citizen, admin_user):
@@ -24,7 +34,7 @@ def test_every_model_is_in_the_admin_and_its_pages_open(client, catalogue, citiz
         for m in apps.get_models()
         if m._meta.app_label in {"accounts", "departments", "bundles", "applications"}
     ]
-    inline_only = {"bundleitem"}
+    inline_only = {"bundleitem", "eligibilityrule"}
     client.force_login(admin_user)
     for model in ours:
         name = model._meta.model_name

@@ -1,0 +1,100 @@
+"""An administrator builds and publishes a bundle in a real browser; a citizen applies to it
+and it completes — no code change, no restart."""
+
+import pytest
+
+from accounts.models import User
+from applications.models import Application
+from bundles.models import Bundle, ServiceItem
+
+from .helpers import (
+    NEWBORN_FORM,
+    api_client,
+    police_approves,
+    screenshot,
+    wait_until_finished,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+PASSWORD = "Pass-word-2026"  # noqa: S105
+
+
+def log_in(page, base, username, login_path="/accounts/login/"):
+    page.goto(f"{base}{login_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("[type=submit]")
+
+
+def test_admin_builds_and_publishes_a_bundle_then_a_citizen_completes_it(
+    catalogue, citizen, make_staff, live_server, page, browser, worker, tmp_path
+):
+    User.objects.create_superuser("boss", "boss@example.org", PASSWORD)
+    items = {i.code: i.pk for i in ServiceItem.objects.all()}
+    base = live_server.url
+
+    log_in(page, base, "boss", "/admin/login/")
+    page.goto(f"{base}/admin/bundles/bundle/add/")
+    page.fill("#id_code", "birth_and_hukou")
+    page.fill("#id_name", "出生落户一件事")
+    page.select_option("#id_audience", "individual")
+    page.fill("#id_life_event", "生育")
+    # Three items: the extra inline row, and two more added with the admin's button.
+    page.click(".add-row a")
+    page.click(".add-row a")
+    page.select_option("#id_items-0-item", str(items["birth_certificate"]))
+    page.select_option("#id_items-1-item", str(items["vaccination_certificate"]))
+    page.select_option("#id_items-2-item", str(items["household_registration"]))
+    page.select_option("#id_items-2-depends_on", [str(items["birth_certificate"])])
+    page.click("[name=_continue]")
+
+    page.wait_for_selector("svg.dag")
+    assert page.locator("svg.dag .dag-node").count() == 3
+    assert page.locator("svg.dag path[marker-end]").count() == 1
+    assert "可以发布" in page.content()
+    screenshot(page, "admin-bundle-draft")
+
+    page.click("text=发布此版本")
+    page.wait_for_selector(".messagelist .success")
+    bundle = Bundle.objects.get(code="birth_and_hukou")
+    assert bundle.state == "published"
+    screenshot(page, "admin-bundle-published")
+
+    # A citizen applies on the web, in another browser session.
+    context = browser.new_context(locale="zh-CN")
+    citizen_page = context.new_page()
+    log_in(citizen_page, base, "citizen")
+    citizen_page.goto(f"{base}/bundles/birth_and_hukou/")
+    assert citizen_page.locator("svg.dag .dag-node").count() == 3
+    citizen_page.click("text=开始申请")
+    needed = {f["key"] for f in _schema_fields(bundle)}
+    for key in sorted(needed):
+        selector = f"[name='{key}']"
+        if citizen_page.locator(f"select{selector}").count():
+            citizen_page.select_option(selector, NEWBORN_FORM[key])
+        else:
+            citizen_page.fill(selector, NEWBORN_FORM[key])
+    pdf = tmp_path / "身份证.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    citizen_page.set_input_files("#m-parents_id_cards", str(pdf))
+    screenshot(citizen_page, "citizen-apply-form")
+    citizen_page.click("text=提交申请")
+    citizen_page.wait_for_selector("#application-number")
+    number = citizen_page.inner_text("#application-number")
+    assert number.startswith("YJS")
+    screenshot(citizen_page, "citizen-application-submitted")
+
+    application = Application.objects.get(number=number)
+    assert application.bundle == bundle
+    police_approves(application.pk, api_client(make_staff("police")))
+    assert wait_until_finished(application.pk) == "completed"
+    citizen_page.reload()
+    assert citizen_page.inner_text("#application-status") == "已办结"
+    screenshot(citizen_page, "citizen-application-completed")
+    context.close()
+
+
+def _schema_fields(bundle):
+    from bundles.services import form_specs
+
+    return [{"key": spec.key} for spec in form_specs(bundle.bundle_items())]
