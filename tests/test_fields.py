@@ -167,7 +167,12 @@ def test_web_form_reads_addresses_and_repeating_groups_like_the_api():
     posted.update({"people.1.name": " ", "people.2.age": "7"})
     form = parse(specs, posted)
     assert form == {
-        "home": {"province": "浙江省", "city": "杭州市", "district": "西湖区", "street": "文三路1号"},
+        "home": {
+            "province": "浙江省",
+            "city": "杭州市",
+            "district": "西湖区",
+            "street": "文三路1号",
+        },
         "people": [{"name": "甲"}, {"name": "乙", "age": "7"}],
     }
     # Drawn again with one blank row more, so that a row can be added without JavaScript.
