@@ -4,7 +4,24 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .validators import validate_mobile, validate_resident_id
+from .validators import validate_credit_code, validate_mobile, validate_resident_id
+
+
+class Enterprise(models.Model):
+    """A business, by its unified social credit code; its users act for it."""
+
+    credit_code = models.CharField(
+        _("统一社会信用代码"), max_length=18, unique=True, validators=[validate_credit_code]
+    )
+    name = models.CharField(_("企业名称"), max_length=100)
+
+    class Meta:
+        verbose_name = _("企业")
+        verbose_name_plural = _("企业")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
 
 
 class User(AbstractUser):
@@ -17,6 +34,12 @@ class User(AbstractUser):
     mobile = models.CharField(
         _("手机号码"), max_length=11, blank=True, validators=[validate_mobile]
     )
+    enterprises = models.ManyToManyField(
+        Enterprise, blank=True, related_name="members", verbose_name=_("所代表的企业")
+    )
+    #: Failed logins in a row, and until when the account is locked because of them.
+    failed_logins = models.PositiveSmallIntegerField(default=0, editable=False)
+    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
     departments = models.ManyToManyField(
         "departments.Department",
         blank=True,

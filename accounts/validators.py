@@ -60,3 +60,7 @@ def validate_resident_id(value: str) -> None:
 
 def validate_mobile(value: str) -> None:
     clean_mobile(value)
+
+
+def validate_credit_code(value: str) -> None:
+    clean_credit_code(value)

@@ -28,7 +28,9 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     """The caller's own applications; anyone else's answer 404."""
 
     def get_queryset(self):
-        queryset = Application.objects.filter(applicant=self.request.user).select_related("bundle")
+        queryset = Application.objects.filter(applicant=self.request.user).select_related(
+            "bundle", "acting_for"
+        )
         if self.action == "list":
             return queryset
         return queryset.prefetch_related(

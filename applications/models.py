@@ -65,6 +65,14 @@ class Application(ConcurrentTransitionMixin, models.Model):
         related_name="applications",
         verbose_name=_("申请人"),
     )
+    acting_for = models.ForeignKey(
+        "accounts.Enterprise",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="applications",
+        verbose_name=_("代表企业"),
+    )
     filed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -78,6 +86,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
     delivery = models.JSONField(_("送达方式"), default=dict, blank=True)
     status = FSMField(_("状态"), default=A.DRAFT, choices=A.choices, protected=True, db_index=True)
     outcome_reason = models.TextField(_("结果说明"), blank=True)
+    tracking_number = models.CharField(_("邮寄单号"), max_length=64, blank=True)
     deadline = models.DateField(_("承诺办结日期"), null=True, blank=True)
     deadline_note = models.CharField(_("时限说明"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -155,6 +164,9 @@ class SubTask(ConcurrentTransitionMixin, models.Model):
     inputs = models.JSONField(_("前置事项结果"), default=dict, blank=True)
     outputs = models.JSONField(_("办理结果"), default=dict, blank=True)
     reason = models.TextField(_("说明"), blank=True)
+    #: Codes of the materials a supplement request asks for, and when it was asked.
+    supplement_materials = models.JSONField(_("需补正的材料"), default=list, blank=True)
+    supplement_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     attempts = models.PositiveIntegerField(_("推送次数"), default=0)
     last_error = models.TextField(_("最近错误"), blank=True)
     deadline = models.DateField(_("承诺办结日期"), null=True, blank=True)
@@ -198,8 +210,10 @@ class SubTask(ConcurrentTransitionMixin, models.Model):
         pass
 
     @transition(field=status, source=S.ACCEPTED, target=S.SUPPLEMENT_REQUESTED)
-    def request_supplement(self, reason):
+    def request_supplement(self, reason, materials=()):
         self.reason = reason
+        self.supplement_materials = list(materials)
+        self.supplement_requested_at = timezone.now()
 
     @transition(field=status, source=S.SUPPLEMENT_REQUESTED, target=S.ACCEPTED)
     def resume(self):

@@ -25,6 +25,7 @@ class SubTaskSerializer(serializers.ModelSerializer):
             "depends_on",
             "outputs",
             "reason",
+            "supplement_materials",
             "deadline",
             "updated_at",
         ]
@@ -71,6 +72,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
     subtasks = SubTaskSerializer(many=True, read_only=True)
     events = EventSerializer(many=True, read_only=True)
     uploads = UploadSerializer(many=True, read_only=True)
+    enterprise = serializers.SerializerMethodField()
 
     class Meta:
         model = Application
@@ -78,6 +80,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "id",
             "number",
             "bundle",
+            "enterprise",
             "status",
             "status_display",
             "form",
@@ -86,6 +89,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "deadline",
             "deadline_note",
             "outcome_reason",
+            "tracking_number",
             "created_at",
             "submitted_at",
             "finished_at",
@@ -93,6 +97,12 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "events",
             "uploads",
         ]
+
+    def get_enterprise(self, application) -> dict | None:
+        enterprise = application.acting_for
+        return (
+            {"credit_code": enterprise.credit_code, "name": enterprise.name} if enterprise else None
+        )
 
 
 class ApplicationListSerializer(serializers.ModelSerializer):
@@ -121,6 +131,11 @@ class ApplicationCreateSerializer(serializers.Serializer):
         child=serializers.CharField(), required=False, default=list, help_text=_("选办事项的代码")
     )
     delivery = serializers.DictField(required=False, default=dict)
+    enterprise = serializers.CharField(
+        required=False,
+        default=None,
+        help_text=_("企业事项：以哪个企业（统一社会信用代码）的名义办理"),
+    )
     submit = serializers.BooleanField(required=False, default=False)
 
 
@@ -141,6 +156,12 @@ class ReasonSerializer(serializers.Serializer):
 
 class StaffActionSerializer(ReasonSerializer):
     outputs = serializers.DictField(required=False, default=dict)
+    materials = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        default=list,
+        help_text=_("补正时：需要申请人重新上传的材料代码"),
+    )
 
 
 class StaffSubTaskSerializer(SubTaskSerializer):

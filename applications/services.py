@@ -69,10 +69,15 @@ def create_application(
     items=(),
     delivery: dict | None = None,
     *,
+    enterprise: str | None = None,
     filed_by=None,
     submit: bool = False,
 ) -> Application:
-    """A draft for ``applicant`` (submitted at once when ``submit``); nothing saved on error."""
+    """A draft for ``applicant`` (submitted at once when ``submit``); nothing saved on error.
+
+    For a bundle for enterprises the applicant acts for one of their enterprises (named by
+    its credit code when they have several); its code and name fill the form.
+    """
     code = bundle
     bundle = Bundle.objects.published().filter(code=code).first()
     if bundle is None:
@@ -84,8 +89,19 @@ def create_application(
     except ChoiceError as exc:
         raise ApplicationInvalid({"items": [str(exc)]}) from None
     errors: dict[str, list[str]] = {}
+    acting_for, enterprise_errors = _enterprise_for(applicant, bundle, enterprise)
+    errors.update(enterprise_errors)
     specs = [replace(s, required=False) for s in form_specs(bundle_items)]
-    cleaned, form_errors = clean_form(specs, form or {})
+    form = dict(form or {})
+    if acting_for is not None:
+        known = {spec.key for spec in specs}
+        for key, value in (
+            ("enterprise.credit_code", acting_for.credit_code),
+            ("enterprise.name", acting_for.name),
+        ):
+            if key in known:
+                form.setdefault(key, value)
+    cleaned, form_errors = clean_form(specs, form)
     errors.update({f"form.{key}": messages for key, messages in form_errors.items()})
     errors.update(eligibility_errors(bundle, cleaned, timezone.localdate()))
     clean_delivery, delivery_errors = _clean_delivery(delivery, bundle.delivery_options)
@@ -96,6 +112,7 @@ def create_application(
         application = Application.objects.create(
             bundle=bundle,
             applicant=applicant,
+            acting_for=acting_for,
             filed_by=filed_by,
             form=cleaned,
             chosen_items=sorted(set(items or ())),
@@ -104,6 +121,22 @@ def create_application(
         if submit:
             _submit_locked(application, actor_user=filed_by or applicant)
     return application
+
+
+def _enterprise_for(user, bundle, credit_code):
+    if bundle.audience != Bundle.Audience.ENTERPRISE:
+        return None, {}
+    enterprises = list(user.enterprises.all())
+    if credit_code:
+        chosen = [e for e in enterprises if e.credit_code == str(credit_code).strip().upper()]
+        if not chosen:
+            return None, {"enterprise": [_("您不是该企业的经办人，请先在账户中绑定企业。")]}
+        return chosen[0], {}
+    if len(enterprises) == 1:
+        return enterprises[0], {}
+    if not enterprises:
+        return None, {"enterprise": [_("企业事项须以企业身份办理：请先在账户中绑定企业。")]}
+    return None, {"enterprise": [_("您代表多个企业，请选择以哪个企业的名义办理。")]}
 
 
 def _clean_delivery(delivery, offered=()) -> tuple[dict, dict[str, list[str]]]:
@@ -302,6 +335,16 @@ def supply_supplement(application_id: int, user, note: str = "") -> Application:
         waiting = [st for st in _subtasks(application) if st.status == S.SUPPLEMENT_REQUESTED]
         if not waiting:
             raise ActionNotAllowed(_("当前没有需要补正的事项。"))
+        missing = {}
+        for subtask in waiting:
+            for code in subtask.supplement_materials:
+                fresh = application.uploads.filter(
+                    material__code=code, uploaded_at__gte=subtask.supplement_requested_at
+                )
+                if not fresh.exists():
+                    missing[f"materials.{code}"] = [_("请先上传需要补正的材料。")]
+        if missing:
+            raise ApplicationInvalid(missing)
         for subtask in waiting:
             _move(subtask, "resume", Actor.CITIZEN, user, note or _("申请人已补正材料。"))
         _advance_locked(application)
@@ -538,7 +581,9 @@ def subtasks_for_staff(user):
     return SubTask.objects.filter(department__in=user.departments.all())
 
 
-def staff_action(subtask_id: int, user, action: str, reason: str = "", outputs=None) -> SubTask:
+def staff_action(
+    subtask_id: int, user, action: str, reason: str = "", outputs=None, materials=()
+) -> SubTask:
     """A clerk's 受理 / 补正 / 办结 / 不予办理 on a sub-task of one of their departments."""
     method = STAFF_ACTIONS.get(action)
     if method is None:
@@ -565,6 +610,14 @@ def staff_action(subtask_id: int, user, action: str, reason: str = "", outputs=N
         kwargs = {"reason": reason} if method in ("reject", "request_supplement") else {}
         if method == "approve":
             kwargs = {"outputs": outputs}
+        if method == "request_supplement":
+            known = set(subtask.item.materials.values_list("code", flat=True))
+            unknown = sorted(set(materials or ()) - known)
+            if unknown:
+                raise ApplicationInvalid(
+                    {"materials": [_("本事项不需要这些材料：%(c)s。") % {"c": "、".join(unknown)}]}
+                )
+            kwargs["materials"] = sorted(set(materials or ()))
         _move(subtask, method, Actor.CLERK, user, reason, **kwargs)
         _advance_locked(application)
     return subtask
@@ -630,22 +683,51 @@ def _record(application, before, after, actor, user, reason="", subtask=None) ->
         to_status=after,
         reason=reason or "",
     )
+    _tell_applicant(application, after, subtask, reason)
+
+
+#: Which status changes the applicant hears of, as a message kind.
+APPLICATION_NEWS = {
+    A.SUBMITTED: "submitted",
+    A.COMPLETED: "completed",
+    A.PARTIALLY_COMPLETED: "partially_completed",
+    A.REJECTED: "rejected",
+}
+SUBTASK_NEWS = {
+    S.SUPPLEMENT_REQUESTED: "supplement_requested",
+    S.APPROVED: "part_done",
+    S.REJECTED: "part_rejected",
+}
+
+
+def _tell_applicant(application, status, subtask, reason) -> None:
+    from notifications.services import notify
+
+    kind = (SUBTASK_NEWS if subtask is not None else APPLICATION_NEWS).get(status)
+    if kind is None:
+        return
+    context = {"reason": reason}
+    if subtask is not None:
+        context["item"] = subtask.item.name
+        if subtask.outputs:
+            context["outputs"] = "；".join(f"{k}：{v}" for k, v in subtask.outputs.items())
+    notify(application.applicant, kind, application, **context)
 
 
 def enqueue_advance(application_id: int) -> None:
     from .tasks import advance_application
 
-    _send(advance_application, application_id)
+    enqueue(advance_application, application_id)
 
 
 def enqueue_dispatch(subtask_ids: list[int]) -> None:
     from .tasks import dispatch_subtask
 
     for subtask_id in subtask_ids:
-        _send(dispatch_subtask, subtask_id)
+        enqueue(dispatch_subtask, subtask_id)
 
 
-def _send(task, *args) -> None:
+def enqueue(task, *args) -> None:
     # The database already holds the truth; a broker that is down only delays the work,
     # which the reconciler picks up again. The caller's request must not fail for it.
     try:

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "departments",
     "bundles",
     "applications",
+    "notifications",
+    "feedback",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +113,10 @@ elif env_bool("DATABASE_POOL"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.lockout.LockoutBackend"]
+#: Failed logins in a row that lock an account, and for how long.
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -207,6 +213,19 @@ RECONCILE_STALE_SECONDS = env_float("RECONCILE_STALE_SECONDS", 120.0)
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 #: A worker counts as alive while its heartbeat is younger than this.
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 10.0)
+
+# --- Notifications --------------------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "yijianshi@localhost")
+#: Classes that send e-mail and SMS (notifications.senders); a province plugs its SMS gateway in.
+EMAIL_SENDER = os.environ.get("EMAIL_SENDER", "notifications.senders.EmailSender")
+SMS_SENDER = os.environ.get("SMS_SENDER", "notifications.senders.LogSender")
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)
+
+#: A TrueType font with Chinese glyphs, embedded in PDFs (receipts, electronic certificates).
+PDF_FONT_PATH = os.environ.get("PDF_FONT_PATH", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 
 LOGGING = {
     "version": 1,

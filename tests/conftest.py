@@ -86,7 +86,14 @@ def make_citizen(db):
 
 @pytest.fixture
 def citizen(make_citizen):
-    return make_citizen()
+    """王小梅: a citizen who also acts for one business, so she can apply for either."""
+    from accounts.models import Enterprise
+
+    user = make_citizen()
+    user.enterprises.add(
+        Enterprise.objects.create(credit_code="91110000600037341L", name="北京示例餐饮有限公司")
+    )
+    return user
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ def test_every_model_is_in_the_admin_and_its_pages_open(client, catalogue, citiz
     ours = [
         m
         for m in apps.get_models()
-        if m._meta.app_label in {"accounts", "departments", "bundles", "applications"}
+        if m._meta.app_label
+        in {"accounts", "departments", "bundles", "applications", "notifications", "feedback"}
     ]
     inline_only = {"bundleitem", "eligibilityrule"}
     client.force_login(admin_user)

@@ -1,0 +1,85 @@
+"""Rating a finished application, and reporting what could not be done."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from applications.deadlines import CalendarUnavailable, add_working_days
+from applications.models import Application
+from applications.models import ApplicationStatus as A
+from applications.services import ActionNotAllowed, ApplicationInvalid
+
+from .models import FollowUp, Rating
+
+#: Every real-name 差评 is called back and answered within this many working days.
+FOLLOW_UP_DAYS = 5
+RATEABLE = (A.COMPLETED, A.PARTIALLY_COMPLETED, A.REJECTED)
+
+
+def rate(application: Application, user, score, comment: str = "") -> Rating:
+    if application.applicant_id != user.pk:
+        raise Application.DoesNotExist
+    if application.status not in RATEABLE:
+        raise ActionNotAllowed(_("申请办结后才能评价。"))
+    try:
+        score = int(score)
+    except (TypeError, ValueError):
+        score = 0
+    if score not in Rating.Score.values:
+        raise ApplicationInvalid({"score": [_("请选择一项评价。")]})
+    comment = (comment or "").strip()
+    if len(comment) > 1000:
+        raise ApplicationInvalid({"comment": [_("意见不能超过1000字。")]})
+    try:
+        with transaction.atomic():
+            rating = Rating.objects.create(application=application, score=score, comment=comment)
+            if rating.is_poor:
+                _open(
+                    FollowUp.Kind.POOR_RATING,
+                    user,
+                    application,
+                    responsible_department(application),
+                    f"{rating.get_score_display()}：{comment or _('（未填写意见）')}",
+                )
+    except IntegrityError:
+        raise ActionNotAllowed(_("每个申请只能评价一次。")) from None
+    return rating
+
+
+def report_cannot_get_done(
+    user, description: str, application: Application | None = None
+) -> FollowUp:
+    description = (description or "").strip()
+    if not description:
+        raise ApplicationInvalid({"description": [_("请说明遇到的问题。")]})
+    if len(description) > 2000:
+        raise ApplicationInvalid({"description": [_("情况说明不能超过2000字。")]})
+    if application is not None and application.applicant_id != user.pk:
+        raise Application.DoesNotExist
+    # 办不成事 goes to the centre's supervisors, whichever department it concerns.
+    return _open(FollowUp.Kind.CANNOT_GET_DONE, user, application, None, description)
+
+
+def responsible_department(application: Application):
+    """The bundle's lead department, or the department of its first part."""
+    if application.bundle.lead_department_id:
+        return application.bundle.lead_department
+    first = application.subtasks.select_related("department").order_by("id").first()
+    return first.department if first else None
+
+
+def _open(kind, user, application, department, description) -> FollowUp:
+    today = timezone.localdate()
+    try:
+        deadline, note = add_working_days(today, FOLLOW_UP_DAYS), ""
+    except CalendarUnavailable as exc:
+        deadline, note = None, str(exc)
+    return FollowUp.objects.create(
+        kind=kind,
+        reporter=user,
+        application=application,
+        department=department,
+        description=description,
+        deadline=deadline,
+        deadline_note=note,
+    )
