@@ -24,5 +24,5 @@ lint: $(VENV)/.installed
 
 # Re-pin the dependencies after changing pyproject.toml.
 lock: $(VENV)/.installed
-	$(VENV)/bin/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
+	$(VENV)/bin/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 		-o requirements.lock pyproject.toml

@@ -138,6 +138,17 @@ class Application(ConcurrentTransitionMixin, models.Model):
         self.finished_at = timezone.now()
 
 
+#: Words for the outputs departments commonly report; any other key is shown as it is.
+OUTPUT_LABELS = {
+    "certificate_number": _("证书编号"),
+    "issued_at": _("发证日期"),
+    "household_number": _("户号"),
+    "number": _("编号"),
+    "card_number": _("卡号"),
+    "insurance_number": _("参保编号"),
+}
+
+
 class SubTask(ConcurrentTransitionMixin, models.Model):
     """One department's part of an application: one per chosen item."""
 
@@ -193,6 +204,10 @@ class SubTask(ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_SUBTASK
+
+    @property
+    def labelled_outputs(self) -> list[tuple[str, str]]:
+        return [(str(OUTPUT_LABELS.get(key, key)), value) for key, value in self.outputs.items()]
 
     @transition(field=status, source=S.WAITING, target=S.READY)
     def make_ready(self, inputs):
@@ -288,6 +303,14 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("events are append-only")
+
+    @property
+    def to_status_label(self) -> str:
+        """The new status in words: a sub-task's or the application's."""
+        statuses = SubTaskStatus if self.subtask_id else ApplicationStatus
+        return (
+            statuses(self.to_status).label if self.to_status in statuses.values else self.to_status
+        )
 
 
 def upload_path(instance, filename):

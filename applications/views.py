@@ -1,107 +1,50 @@
-"""Citizen pages: apply for a bundle on one page, and follow an application."""
+"""The applicant's pages: my applications, one application, and what can be done there."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from bundles import webforms
 from bundles.diagram import Node, svg
-from bundles.models import Bundle
-from bundles.services import ChoiceError, chosen_bundle_items, form_specs, materials_of
+from bundles.models import MaterialType
+from feedback.models import Rating
 
 from . import services
-from .models import Application, DeliveryMethod
-
-DELIVERY_PARTS = ("recipient", "mobile", "address", "hall")
+from .documents import certificate_pdf
+from .models import OPEN_APPLICATION, Application, SubTask, Upload
+from .models import ApplicationStatus as A
+from .models import SubTaskStatus as S
 
 
 @login_required
-def apply(request, code):
-    bundle = get_object_or_404(Bundle.objects.published(), code=code)
-    bundle_items = bundle.bundle_items()
-    chosen = request.POST.getlist("items") if request.method == "POST" else []
-    errors: dict[str, list[str]] = {}
-    try:
-        chosen_items = chosen_bundle_items(bundle, chosen)
-    except ChoiceError as exc:
-        errors["items"] = [str(exc)]
-        chosen_items = chosen_bundle_items(bundle, [])
-    specs = form_specs(chosen_items)
-    values = webforms.parse(specs, request.POST) if request.method == "POST" else {}
-    offered = bundle.delivery_options or DeliveryMethod.values
-    default = DeliveryMethod.ELECTRONIC if DeliveryMethod.ELECTRONIC in offered else offered[0]
-    delivery = {"method": request.POST.get("delivery.method", default)}
-    delivery.update(
-        {part: request.POST.get(f"delivery.{part}", "").strip() for part in DELIVERY_PARTS}
+def my_applications(request):
+    applications = (
+        Application.objects.filter(applicant=request.user)
+        .select_related("bundle", "acting_for")
+        .order_by("-created_at")
     )
-
-    if request.method == "POST" and "_more" not in request.POST and not errors:
-        try:
-            with transaction.atomic():
-                application = services.create_application(
-                    request.user,
-                    bundle.code,
-                    values,
-                    chosen,
-                    {k: v for k, v in delivery.items() if v},
-                )
-                for material_code, upload in request.FILES.items():
-                    try:
-                        services.attach_material(application, material_code, upload, request.user)
-                    except services.ApplicationInvalid as exc:
-                        raise services.ApplicationInvalid(
-                            {f"materials.{material_code}": sum(exc.errors.values(), [])}
-                        ) from None
-                services.submit(application.pk, request.user)
-            return redirect("application-page", application.pk)
-        except services.ApplicationInvalid as exc:
-            errors = exc.errors
-
-    all_specs = form_specs(bundle_items, [bi for bi in bundle_items if not bi.optional])
-    shown = [s for s in all_specs if s.key in {c.key for c in specs}] if chosen else all_specs
-    context = {
-        "bundle": bundle,
-        "optional_items": [bi for bi in bundle_items if bi.optional],
-        "chosen": chosen,
-        "sections": webforms.render(shown, values, errors),
-        "materials": [
-            {"material": m, "errors": errors.get(f"materials.{m.code}", [])}
-            for m in materials_of(chosen_items)
-        ],
-        "delivery": delivery,
-        "delivery_methods": [(v, label) for v, label in DeliveryMethod.choices if v in offered],
-        "item_errors": errors.get("items", []),
-        "delivery_errors": {
-            part: errors.get(f"delivery.{part}", []) for part in ("method", *DELIVERY_PARTS)
-        },
-        "error_list": _error_list(errors),
-    }
-    return render(request, "applications/apply.html", context, status=400 if errors else 200)
+    return render(request, "applications/list.html", {"applications": applications})
 
 
-def _error_list(errors: dict[str, list[str]]) -> list[dict]:
-    """The error summary: one link per message, to the field it is about."""
-    items = []
-    for key, messages in errors.items():
-        if key.startswith("form."):
-            anchor = webforms.html_id(key.removeprefix("form."))
-        elif key.startswith("materials."):
-            anchor = "m-" + key.removeprefix("materials.")
-        elif key.startswith("delivery."):
-            anchor = "d-" + key.removeprefix("delivery.")
-        else:
-            anchor = "main"
-        items += [{"anchor": anchor, "message": message} for message in messages]
-    return items
+def _own(request, pk) -> Application:
+    return get_object_or_404(
+        Application.objects.select_related("bundle", "acting_for"), pk=pk, applicant=request.user
+    )
 
 
 @login_required
 def application_detail(request, pk):
-    """An applicant's own application: its parts as a picture, their status, the timeline."""
-    application = get_object_or_404(
-        Application.objects.select_related("bundle"), pk=pk, applicant=request.user
-    )
+    """Its parts as a picture in dependency order, their status and results, the timeline,
+    and whatever the applicant can do now: supplement, withdraw, rate, report."""
+    application = _own(request, pk)
+    if application.status == A.DRAFT:
+        from .wizard import steps_of
+
+        return redirect("application-step", pk, steps_of(application)[0].slug)
     subtasks = list(application.subtasks.select_related("item", "department"))
     nodes = [
         Node(
@@ -114,14 +57,107 @@ def application_detail(request, pk):
         for st in subtasks
     ]
     dag = {st.item.code: frozenset(st.depends_on) for st in subtasks}
-    picture = svg(nodes, dag, f"{application.bundle.name}：办理进度") if subtasks else ""
+    waiting = [st for st in subtasks if st.status == S.SUPPLEMENT_REQUESTED]
+    wanted_codes = {code for st in waiting for code in st.supplement_materials}
+    wanted = {m.code: m for m in MaterialType.objects.filter(code__in=wanted_codes)}
+    rating = Rating.objects.filter(application=application).first()
     return render(
         request,
         "applications/detail.html",
         {
             "application": application,
             "subtasks": subtasks,
+            "diagram": mark_safe(  # noqa: S308  (built with escape() throughout)
+                svg(nodes, dag, f"{application.bundle.name}：办理进度")
+            ),
             "events": application.events.select_related("subtask__item").order_by("at", "id"),
-            "diagram": mark_safe(picture),  # noqa: S308  (built with escape() throughout)
+            "uploads": application.uploads.select_related("material").order_by("-uploaded_at"),
+            "supplements": [
+                {
+                    "subtask": st,
+                    "materials": [wanted[c] for c in st.supplement_materials if c in wanted],
+                }
+                for st in waiting
+            ],
+            "can_withdraw": application.status in OPEN_APPLICATION,
+            "can_rate": rating is None
+            and application.status in (A.COMPLETED, A.PARTIALLY_COMPLETED, A.REJECTED),
+            "rating": rating,
+            "scores": Rating.Score.choices,
+            "electronic": application.delivery.get("method") == "electronic",
         },
     )
+
+
+@login_required
+@require_POST
+def supplement(request, pk):
+    """Upload what a department asked for, and let the waiting parts resume."""
+    application = _own(request, pk)
+    errors = {}
+    for code, upload in request.FILES.items():
+        try:
+            services.attach_material(application, code, upload, request.user)
+        except services.ApplicationInvalid as exc:
+            errors[code] = sum(exc.errors.values(), [])
+    if not errors:
+        try:
+            services.supply_supplement(
+                application.pk, request.user, request.POST.get("note", "")[:500]
+            )
+        except services.ApplicationInvalid as exc:
+            errors = exc.errors
+        except services.ActionNotAllowed as exc:
+            errors = {"": [str(exc)]}
+    if errors:
+        for problems in errors.values():
+            for problem in problems:
+                messages.error(request, problem)
+    else:
+        messages.success(request, _("补正材料已提交，相关部门将继续办理。"))
+    return redirect("application-page", pk)
+
+
+@login_required
+@require_POST
+def withdraw(request, pk):
+    application = _own(request, pk)
+    try:
+        services.withdraw(application.pk, request.user, request.POST.get("reason", "")[:500])
+        messages.success(request, _("申请已撤回。"))
+    except services.ActionNotAllowed as exc:
+        messages.error(request, str(exc))
+    return redirect("application-page", pk)
+
+
+@login_required
+def certificate(request, pk, subtask_id):
+    """An approved part's result as an electronic certificate (PDF)."""
+    application = _own(request, pk)
+    subtask = get_object_or_404(
+        SubTask.objects.select_related("item", "department"),
+        pk=subtask_id,
+        application=application,
+        status=S.APPROVED,
+    )
+    subtask.application = application
+    response = HttpResponse(certificate_pdf(subtask), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="certificate-{subtask.pk}.pdf"'
+    return response
+
+
+@login_required
+def download_upload(request, pk):
+    """An uploaded material, for its applicant and for staff of the departments handling it."""
+    visible = Q(application__applicant=request.user)
+    if request.user.is_superuser:
+        visible = Q()
+    else:
+        visible |= Q(application__subtasks__department__in=request.user.departments.all())
+    upload = Upload.objects.filter(visible, pk=pk).distinct().first()
+    if upload is None:
+        raise Http404
+    response = FileResponse(upload.file.open("rb"), content_type=upload.content_type)
+    response["Content-Disposition"] = f'attachment; filename="upload-{upload.pk}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -55,6 +55,9 @@ def bundle_detail(request, code):
             if key in bundle.savings
         ],
         "rules": bundle.eligibility_rules.all(),
+        "enterprises": list(request.user.enterprises.all())
+        if request.user.is_authenticated
+        else [],
         "diagram": mark_safe(bundle_svg(bundle)),  # noqa: S308  (built with escape() throughout)
     }
     return render(request, "bundles/detail.html", context)

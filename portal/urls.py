@@ -1,14 +1,20 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import RegisterView, TokenView
+from accounts.forms import LoginForm
+from accounts.views import register
+from applications import views as application_views
+from applications import wizard
 from applications.api import ApplicationViewSet, SubTaskViewSet
-from applications.views import application_detail, apply
 from bundles.api import BundleViewSet
 from bundles.views import bundle_detail, home
 from departments.api import CallbackView
+from feedback import views as feedback_views
+from notifications.views import inbox
 
 from .health import healthz
 
@@ -27,8 +33,33 @@ api = [
 urlpatterns = [
     path("", home, name="home"),
     path("bundles/<slug:code>/", bundle_detail, name="bundle-page"),
-    path("bundles/<slug:code>/apply/", apply, name="apply"),
-    path("applications/<int:pk>/", application_detail, name="application-page"),
+    path("bundles/<slug:code>/apply/", wizard.start, name="apply"),
+    path("applications/", application_views.my_applications, name="my-applications"),
+    path("applications/<int:pk>/", application_views.application_detail, name="application-page"),
+    path("applications/<int:pk>/steps/<slug:slug>/", wizard.step, name="application-step"),
+    path(
+        "applications/<int:pk>/supplement/",
+        application_views.supplement,
+        name="application-supplement",
+    ),
+    path(
+        "applications/<int:pk>/withdraw/", application_views.withdraw, name="application-withdraw"
+    ),
+    path("applications/<int:pk>/rate/", feedback_views.rate, name="application-rate"),
+    path(
+        "applications/<int:pk>/certificates/<int:subtask_id>/",
+        application_views.certificate,
+        name="application-certificate",
+    ),
+    path("uploads/<int:pk>/", application_views.download_upload, name="upload-download"),
+    path("messages/", inbox, name="inbox"),
+    path("report/", feedback_views.report, name="report"),
+    path("accounts/register/", register, name="register"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm),
+        name="login",
+    ),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 apt_packages=()
 command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
-# Chinese text in screenshots and PDFs
+# Chinese text in screenshots (Noto CJK) and embedded in PDFs (WenQuanYi Zen Hei, TrueType)
 [ -d /usr/share/fonts/opentype/noto ] || apt_packages+=(fonts-noto-cjk)
+[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || apt_packages+=(fonts-wqy-zenhei)
+command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || apt_packages+=(docker-compose)
 if ((${#apt_packages[@]})); then
   if [ "$(id -u)" = 0 ]; then
@@ -17,6 +19,11 @@ if ((${#apt_packages[@]})); then
   else
     echo "missing system packages (install them as root): ${apt_packages[*]}" >&2
   fi
+fi
+
+# axe-core, which the browser tests load into pages to check accessibility
+if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -4,7 +4,7 @@ import shutil
 import pytest
 from django.conf import settings as django_settings
 
-from .helpers import ARTIFACTS, SIMULATOR_SECRET, screenshot
+from .helpers import ARTIFACTS, PASSWORD, SIMULATOR_SECRET, screenshot
 from .processes import Simulator, Worker, wait_for
 
 CHROMIUM_FLAGS = [
@@ -75,7 +75,7 @@ def make_citizen(db):
     def make(username="citizen", id_number="11010119900307002X", real_name="王小梅"):
         return User.objects.create_user(
             username=username,
-            password="Pass-word-2026",
+            password=PASSWORD,
             real_name=real_name,
             id_number=id_number,
             mobile="13800138000",
@@ -104,7 +104,7 @@ def make_staff(db):
     def make(department_code, username=None):
         user = User.objects.create_user(
             username=username or f"staff_{department_code}",
-            password="Pass-word-2026",
+            password=PASSWORD,
             real_name=f"{department_code} clerk",
         )
         user.departments.add(Department.objects.get(code=department_code))
@@ -159,16 +159,28 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, request):
-    """A fresh browser context per test; on failure its screen is kept as an artefact."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
+def new_page(browser, request):
+    """Open a page in a fresh browser context (one per person or device); on failure, each
+    page's screen is kept as an artefact."""
+    opened = []
+
+    def open_page():
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        opened.append(context.new_page())
+        return opened[-1]
+
+    yield open_page
     report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        screenshot(page, f"FAILED-{request.node.name}")
-    context.close()
+    for number, page in enumerate(opened):
+        if report is not None and report.failed:
+            screenshot(page, f"FAILED-{request.node.name}-{number}")
+        page.context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -12,6 +12,7 @@ from applications.models import Application, Event, SubTask
 from .processes import wait_for
 
 SIMULATOR_SECRET = "test-simulator-secret"  # noqa: S105
+PASSWORD = "Pass-word-2026"  # noqa: S105  (every test account's)
 #: Screenshots and the worker's log are kept here (the CI keeps the folder).
 ARTIFACTS = Path(
     os.environ.get("TEST_ARTIFACTS_DIR")
@@ -128,3 +129,54 @@ def screenshot(page, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+
+def assert_accessible(page) -> None:
+    """axe-core finds no WCAG 2.2 A/AA violation on the page as it stands."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+    )
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+    assert not problems, f"{page.url}: " + "; ".join(problems)
+
+
+def web_values(form: dict) -> dict[str, str]:
+    """The API's JSON form as the web form's input names: address parts, group rows."""
+    values = {}
+    for key, value in form.items():
+        if isinstance(value, dict):
+            values |= {f"{key}.{part}": text for part, text in value.items()}
+        elif isinstance(value, list):
+            for index, row in enumerate(value):
+                values |= {f"{key}.{index}.{sub}": str(text) for sub, text in row.items()}
+        else:
+            values[key] = str(value)
+    return values
+
+
+def fill_page(page, values: dict[str, str]) -> None:
+    """Type each value into the input or select of that name, where the page has one."""
+    for name, value in values.items():
+        selector = f"[name='{name}']"
+        if not page.locator(selector).count():
+            continue
+        if page.locator(f"select{selector}").count():
+            page.select_option(selector, value)
+        else:
+            page.fill(selector, value)
+
+
+def log_in(page, base, username, login_path="/accounts/login/"):
+    page.goto(f"{base}{login_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.press("#id_password", "Enter")
+    page.wait_for_load_state()

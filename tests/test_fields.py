@@ -99,6 +99,10 @@ def test_web_form_shows_the_same_message_on_the_field(client, catalogue_fields, 
 
 
 def check_web_form(client, citizen, kind, bundle, key, schema):
+    from applications.models import Application
+    from applications.services import update_draft
+    from applications.wizard import steps_of
+
     value, _says = bad_value(kind, schema)
     optional = [i["code"] for i in bundle["items"] if i["optional"]]
     api_message = (
@@ -110,8 +114,12 @@ def check_web_form(client, citizen, kind, bundle, key, schema):
         )
         .json()["errors"][f"form.{key}"][0]
     )
+    assert client.post(f"/bundles/{bundle['code']}/apply/").status_code == 302
+    draft = Application.objects.get(applicant=citizen, bundle__code=bundle["code"], status="draft")
+    update_draft(draft, items=optional)
+    step = next(s for s in steps_of(draft) if key in s.keys)
     response = client.post(
-        f"/bundles/{bundle['code']}/apply/", {"items": optional, **web_data(key, kind, value)}
+        f"/applications/{draft.pk}/steps/{step.slug}/", web_data(key, kind, value)
     )
     assert response.status_code == 400, kind
     page = html.unescape(response.content.decode())
