@@ -24,8 +24,8 @@ router.register("applications", ApplicationViewSet, basename="application")
 router.register("subtasks", SubTaskViewSet, basename="subtask")
 
 api = [
-    path("auth/register/", RegisterView.as_view(), name="register"),
-    path("auth/token/", TokenView.as_view(), name="token"),
+    path("auth/register/", RegisterView.as_view(), name="api-register"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
     path("departments/<slug:code>/callbacks/", CallbackView.as_view(), name="department-callback"),
     path("", include(router.urls)),
 ]
@@ -61,7 +61,7 @@ urlpatterns = [
         name="login",
     ),
     path("healthz", healthz, name="healthz"),
-    path("api/v1/", include(api)),
+    path("api/v1/", include((api, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("accounts/", include("django.contrib.auth.urls")),
