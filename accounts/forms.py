@@ -3,6 +3,7 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .lockout import locked
 from .models import Enterprise, User
@@ -18,7 +19,12 @@ class LoginForm(AuthenticationForm):
         if user is not None and locked(user):
             minutes = max(1, int((user.locked_until - timezone.now()).total_seconds() // 60) + 1)
             raise ValidationError(
-                _("连续多次登录失败，账户已暂时锁定，请 %(m)d 分钟后再试。") % {"m": minutes},
+                ngettext(
+                    "连续多次登录失败，账户已暂时锁定，请 %(m)d 分钟后再试。",
+                    "连续多次登录失败，账户已暂时锁定，请 %(m)d 分钟后再试。",
+                    minutes,
+                )
+                % {"m": minutes},
                 code="locked",
             )
         return super().clean()

@@ -68,7 +68,7 @@ def application_detail(request, pk):
             "application": application,
             "subtasks": subtasks,
             "diagram": mark_safe(  # noqa: S308  (built with escape() throughout)
-                svg(nodes, dag, f"{application.bundle.name}：办理进度")
+                svg(nodes, dag, _("%(name)s：办理进度") % {"name": application.bundle.name})
             ),
             "events": application.events.select_related("subtask__item").order_by("at", "id"),
             "uploads": application.uploads.select_related("material").order_by("-uploaded_at"),

@@ -7,6 +7,7 @@ every arrow points right: read left to right, the picture is the order of work.
 from dataclasses import dataclass
 
 from django.utils.html import escape
+from django.utils.translation import gettext as _
 
 from . import dag as dag_utils
 
@@ -100,10 +101,12 @@ def bundle_svg(bundle) -> str:
     nodes = [
         Node(
             code=bi.item.code,
-            title=bi.item.name + ("（选办）" if bi.optional else ""),
+            title=bi.item.name + (_("（选办）") if bi.optional else ""),
             subtitle=bi.item.department.name,
             optional=bi.optional,
         )
         for bi in bundle_items
     ]
-    return svg(nodes, bundle.dag(bundle_items), f"{bundle.name}：事项及先后顺序")
+    return svg(
+        nodes, bundle.dag(bundle_items), _("%(name)s：事项及先后顺序") % {"name": bundle.name}
+    )

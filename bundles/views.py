@@ -1,6 +1,7 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from .diagram import bundle_svg
 from .models import Bundle
@@ -25,7 +26,7 @@ def home(request):
     groups: dict[str, dict[str, list]] = {}
     for bundle in bundles:
         groups.setdefault(bundle.get_audience_display(), {}).setdefault(
-            bundle.life_event or "其他", []
+            bundle.life_event or _("其他"), []
         ).append(bundle)
     return render(request, "home.html", {"groups": groups, "query": query})
 
@@ -48,9 +49,9 @@ def bundle_detail(request, code):
         "savings": [
             {"label": label, "before": bundle.savings[key][0], "after": bundle.savings[key][1]}
             for key, label in (
-                ("visits", "跑动次数"),
-                ("materials", "提交材料（份）"),
-                ("days", "办理时间（工作日）"),
+                ("visits", _("跑动次数")),
+                ("materials", _("提交材料（份）")),
+                ("days", _("办理时间（工作日）")),
             )
             if key in bundle.savings
         ],

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from .fieldtypes import ADDRESS_PARTS, PROVINCES, FieldSpec
 
 INPUT_TYPES = {
@@ -88,7 +90,7 @@ def render(
         rendered = _render_one(
             spec, spec.key, values.get(spec.key), errors.get(prefix + spec.key, [])
         )
-        sections.setdefault(spec.section or "其他信息", []).append(rendered)
+        sections.setdefault(spec.section or _("其他信息"), []).append(rendered)
     return [{"title": title, "fields": fields} for title, fields in sections.items()]
 
 

@@ -1,52 +1,57 @@
 """Tell an applicant what happened: an in-site message, then e-mail and SMS on their own."""
 
 from django.db import transaction
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from .models import Delivery, Message
 
 #: Subject and body of each kind of message; filled from the event's context.
 TEXTS = {
     "submitted": (
-        "申请已提交：{bundle}",
-        "您的“{bundle}”申请已提交，受理编号 {number}。{deadline}我们会在每个事项办结时通知您。",
+        N_("申请已提交：{bundle}"),
+        N_("您的“{bundle}”申请已提交，受理编号 {number}。{deadline}我们会在每个事项办结时通知您。"),
     ),
     "supplement_requested": (
-        "请补正材料：{item}",
-        "您申请的“{bundle}”（受理编号 {number}）中，“{item}”需要补正：{reason}"
-        "请登录后在“我的申请”中在线补交。",
+        N_("请补正材料：{item}"),
+        N_(
+            "您申请的“{bundle}”（受理编号 {number}）中，“{item}”需要补正：{reason}"
+            "请登录后在“我的申请”中在线补交。"
+        ),
     ),
     "part_done": (
-        "已办结：{item}",
-        "您申请的“{bundle}”（受理编号 {number}）中，“{item}”已办结。{outputs}",
+        N_("已办结：{item}"),
+        N_("您申请的“{bundle}”（受理编号 {number}）中，“{item}”已办结。{outputs}"),
     ),
     "part_rejected": (
-        "未能办理：{item}",
-        "您申请的“{bundle}”（受理编号 {number}）中，“{item}”未能办理：{reason}",
+        N_("未能办理：{item}"),
+        N_("您申请的“{bundle}”（受理编号 {number}）中，“{item}”未能办理：{reason}"),
     ),
     "completed": (
-        "全部办结：{bundle}",
-        "您申请的“{bundle}”（受理编号 {number}）已全部办结。欢迎对本次服务进行评价。",
+        N_("全部办结：{bundle}"),
+        N_("您申请的“{bundle}”（受理编号 {number}）已全部办结。欢迎对本次服务进行评价。"),
     ),
     "partially_completed": (
-        "部分办结：{bundle}",
-        "您申请的“{bundle}”（受理编号 {number}）已办理结束，部分事项未能办理：{reason}",
+        N_("部分办结：{bundle}"),
+        N_("您申请的“{bundle}”（受理编号 {number}）已办理结束，部分事项未能办理：{reason}"),
     ),
-    "rejected": ("未能办理：{bundle}", "您申请的“{bundle}”（受理编号 {number}）未能办理：{reason}"),
-    "follow_up_answered": ("您反映的问题已处理", "您反映的问题已处理：{reason}"),
+    "rejected": (
+        N_("未能办理：{bundle}"),
+        N_("您申请的“{bundle}”（受理编号 {number}）未能办理：{reason}"),
+    ),
+    "follow_up_answered": (N_("您反映的问题已处理"), N_("您反映的问题已处理：{reason}")),
 }
 
 
 def notify(user, kind: str, application=None, **context) -> Message:
     """Create the in-site message and queue its e-mail and SMS after the transaction commits."""
-    subject, body = TEXTS[kind]
+    subject, body = (_(text) for text in TEXTS[kind])
     values = {"bundle": "", "number": "", "item": "", "reason": "", "outputs": "", "deadline": ""}
     if application is not None:
         values |= {"bundle": application.bundle.name, "number": application.number or ""}
         if application.deadline:
-            values["deadline"] = _("承诺 %(d)s 前办结。") % {
-                "d": f"{application.deadline:%Y年%-m月%-d日}"
-            }
+            values["deadline"] = _("承诺 %(d)s 前办结。") % {"d": date_format(application.deadline)}
     values |= {k: v for k, v in context.items() if v is not None}
     message = Message.objects.create(
         user=user,

@@ -76,3 +76,10 @@ def test_draft_is_saved_as_you_go_and_checked(catalogue, citizen):
     wrong_item = client.patch(url, {"items": ["no_such_item"]}, format="json")
     assert wrong_item.status_code == 400 and "items" in wrong_item.json()["errors"]
     assert client.get(url).json()["form"] == {"child.name": "小明", "child.gender": "男"}
+
+
+def test_the_interface_speaks_english_when_asked(client, catalogue):
+    html = client.get("/bundles/newborn/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'lang="en"' in html and "Promised completion within" in html
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert 'lang="zh-hans"' in html and "搜索一件事" in html
