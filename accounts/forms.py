@@ -55,7 +55,8 @@ class RegistrationForm(UserCreationForm):
 
     def clean_id_number(self):
         value = clean_resident_id(self.cleaned_data["id_number"])
-        if User.objects.filter(id_number=value).exists():
+        existing = User.objects.filter(id_number=value).first()
+        if existing is not None and existing.has_usable_password():
             raise ValidationError(_("该身份证号码已注册，请直接登录。"))
         return value
 
@@ -75,6 +76,13 @@ class RegistrationForm(UserCreationForm):
                     self.add_error("credit_code", exc)
             if not data.get("enterprise_name", "").strip():
                 self.add_error("enterprise_name", _("请填写企业名称。"))
+        # A citizen served at a window has an account without a password: registering online
+        # with the same name and number takes it over, with its applications.
+        existing = User.objects.filter(id_number=data.get("id_number") or "-").first()
+        if existing is not None:
+            if existing.real_name != data.get("real_name"):
+                self.add_error("real_name", _("姓名与该身份证号码在窗口登记的姓名不一致。"))
+            self.instance = existing
         return data
 
     def save(self, commit=True):

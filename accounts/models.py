@@ -27,6 +27,12 @@ class Enterprise(models.Model):
 class User(AbstractUser):
     """An account. Citizens carry their real-name details; staff belong to departments."""
 
+    class Role(models.TextChoices):
+        NONE = "", _("申请人")
+        CLERK = "clerk", _("窗口工作人员")
+        DEPARTMENT_SUPERVISOR = "department_supervisor", _("部门督办人员")
+        CENTRE_SUPERVISOR = "centre_supervisor", _("中心督办人员")
+
     real_name = models.CharField(_("真实姓名"), max_length=64, blank=True)
     id_number = models.CharField(
         _("居民身份证号码"), max_length=18, blank=True, validators=[validate_resident_id]
@@ -40,6 +46,15 @@ class User(AbstractUser):
     #: Failed logins in a row, and until when the account is locked because of them.
     failed_logins = models.PositiveSmallIntegerField(default=0, editable=False)
     locked_until = models.DateTimeField(null=True, blank=True, editable=False)
+    role = models.CharField(_("岗位"), max_length=24, choices=Role.choices, blank=True, default="")
+    hall = models.ForeignKey(
+        "departments.ServiceHall",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("所在大厅"),
+    )
     departments = models.ManyToManyField(
         "departments.Department",
         blank=True,
@@ -64,4 +79,12 @@ class User(AbstractUser):
 
     @property
     def is_department_staff(self) -> bool:
-        return self.departments.exists()
+        return bool(self.role) or self.departments.exists()
+
+    @property
+    def is_centre_supervisor(self) -> bool:
+        return self.is_superuser or self.role == self.Role.CENTRE_SUPERVISOR
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.is_centre_supervisor or self.role == self.Role.DEPARTMENT_SUPERVISOR

@@ -41,41 +41,120 @@ def verification_code(*parts: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:16].upper()
 
 
-def certificate_pdf(subtask) -> bytes:
-    """An approved sub-task's result as an electronic certificate."""
-    application = subtask.application
+def _document(title: str, lines: list[tuple[str, str]], footer: str) -> bytes:
+    """One A4 page: a title, labelled lines (wrapped), and a footer."""
     font = chinese_font()
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4)
-    pdf.setTitle(f"{subtask.item.name} {application.number}")
+    pdf.setTitle(title)
     width, height = A4
     y = height - 30 * mm
-    pdf.setFont(font, 22)
-    pdf.drawCentredString(width / 2, y, f"{subtask.item.name}（电子证照）")
-    y -= 18 * mm
-    lines = [
-        ("受理编号", application.number or ""),
-        ("一件事", application.bundle.name),
-        ("申请人", application.applicant.real_name or application.applicant.username),
-        *[(label, str(value)) for label, value in subtask.labelled_outputs],
-        ("发证部门", subtask.department.name),
-        ("办结时间", f"{timezone.localtime(subtask.updated_at):%Y年%m月%d日}"),
-    ]
-    pdf.setFont(font, 13)
+    pdf.setFont(font, 20)
+    pdf.drawCentredString(width / 2, y, title)
+    y -= 16 * mm
+    pdf.setFont(font, 12)
     for label, value in lines:
-        pdf.drawString(30 * mm, y, f"{label}：{value}")
-        y -= 10 * mm
+        text = f"{label}：{value}" if label else value
+        for chunk in _wrap(text, 38):
+            if y < 35 * mm:
+                pdf.showPage()
+                pdf.setFont(font, 12)
+                y = height - 25 * mm
+            pdf.drawString(25 * mm, y, chunk)
+            y -= 8 * mm
+    pdf.setFont(font, 9)
+    for number, chunk in enumerate(_wrap(footer, 60)):
+        pdf.drawString(25 * mm, 22 * mm - number * 5 * mm, chunk)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Chinese text has no spaces to break at: cut every ``width`` characters."""
+    return [text[i : i + width] for i in range(0, len(text), width)] or [""]
+
+
+def _date(value) -> str:
+    return f"{timezone.localtime(value):%Y年%m月%d日}" if value else "—"
+
+
+def certificate_pdf(subtask) -> bytes:
+    """An approved sub-task's result as an electronic certificate."""
+    application = subtask.application
     code = verification_code(
         application.number or "",
         subtask.item.code,
         *(f"{k}={v}" for k, v in sorted(subtask.outputs.items())),
     )
-    pdf.setFont(font, 10)
-    pdf.drawString(
-        30 * mm,
-        25 * mm,
+    return _document(
+        f"{subtask.item.name}（电子证照）",
+        [
+            ("受理编号", application.number or ""),
+            ("一件事", application.bundle.name),
+            ("申请人", application.applicant.real_name or application.applicant.username),
+            *[(label, str(value)) for label, value in subtask.labelled_outputs],
+            ("发证部门", subtask.department.name),
+            ("办结时间", _date(subtask.finished_at or subtask.updated_at)),
+        ],
         f"验证码：{code}  本电子证照由高效办成一件事平台生成，与纸质证照具有同等效力。",
     )
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+
+
+def receipt_pdf(application) -> bytes:
+    """受理回执: what was applied for and received, what may follow (容缺), the promise."""
+    from bundles.models import MaterialType
+
+    subtasks = list(application.subtasks.select_related("item", "department"))
+    uploads = list(application.uploads.select_related("material"))
+    pending = MaterialType.objects.filter(code__in=application.pending_materials)
+    lines = [
+        ("受理编号", application.number or ""),
+        ("一件事", application.bundle.name),
+        ("申请人", application.applicant.real_name or application.applicant.username),
+        ("受理时间", _date(application.submitted_at)),
+        (
+            "承诺办结",
+            f"{application.deadline:%Y年%m月%d日}"
+            if application.deadline
+            else application.deadline_note or "—",
+        ),
+        ("", "办理事项："),
+        *[
+            ("", f"  {st.item.name}（{st.department.name}，{st.item.time_limit_days}个工作日）")
+            for st in subtasks
+        ],
+        ("", "已收材料："),
+        *[("", f"  {u.material.name}") for u in uploads],
+    ]
+    if pending:
+        due = f"{application.pending_due:%Y年%m月%d日}" if application.pending_due else "—"
+        lines += [("", f"容缺受理，请于{due}前在线补交：")]
+        lines += [("", f"  {m.name}") for m in pending]
+    if application.filed_by_id:
+        lines.append(("经办人", str(application.filed_by)))
+    code = verification_code(application.number or "", "receipt")
+    return _document("受理回执", lines, f"验证码：{code}  可凭受理编号在网上查询办理进度。")
+
+
+def completion_notice_pdf(application) -> bytes:
+    """办结通知书: how each part ended, with its results."""
+    lines = [
+        ("受理编号", application.number or ""),
+        ("一件事", application.bundle.name),
+        ("申请人", application.applicant.real_name or application.applicant.username),
+        ("办理结果", application.get_status_display()),
+        ("办结时间", _date(application.finished_at)),
+    ]
+    for subtask in application.subtasks.select_related("item", "department"):
+        lines.append(
+            (
+                "",
+                f"{subtask.item.name}（{subtask.department.name}）：{subtask.get_status_display()}",
+            )
+        )
+        lines += [("", f"  {label}：{value}") for label, value in subtask.labelled_outputs]
+        if subtask.reason and subtask.status in ("rejected", "cancelled"):
+            lines.append(("", f"  说明：{subtask.reason}"))
+    code = verification_code(application.number or "", "notice", application.status)
+    return _document("办结通知书", lines, f"验证码：{code}")

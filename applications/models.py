@@ -87,6 +87,12 @@ class Application(ConcurrentTransitionMixin, models.Model):
     status = FSMField(_("状态"), default=A.DRAFT, choices=A.choices, protected=True, db_index=True)
     outcome_reason = models.TextField(_("结果说明"), blank=True)
     tracking_number = models.CharField(_("邮寄单号"), max_length=64, blank=True)
+    #: 容缺受理: materials accepted as missing at the window, to be supplied online, and by when.
+    pending_materials = models.JSONField(_("容缺待补材料"), default=list, blank=True)
+    pending_due = models.DateField(_("容缺补交期限"), null=True, blank=True)
+    #: Working days from submission to the end, the clock stopped while the applicant was awaited.
+    working_days_taken = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    paused_days = models.PositiveSmallIntegerField(default=0, editable=False)
     deadline = models.DateField(_("承诺办结日期"), null=True, blank=True)
     deadline_note = models.CharField(_("时限说明"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -180,7 +186,21 @@ class SubTask(ConcurrentTransitionMixin, models.Model):
     supplement_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     attempts = models.PositiveIntegerField(_("推送次数"), default=0)
     last_error = models.TextField(_("最近错误"), blank=True)
-    deadline = models.DateField(_("承诺办结日期"), null=True, blank=True)
+    deadline = models.DateField(_("承诺办结日期"), null=True, blank=True, db_index=True)
+    #: Working days spent waiting for the applicant (补正): the clock stops meanwhile.
+    paused_days = models.PositiveSmallIntegerField(default=0, editable=False)
+    working_days_taken = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    ready_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="claimed_subtasks",
+        verbose_name=_("经办人"),
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
     polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -212,7 +232,7 @@ class SubTask(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=S.WAITING, target=S.READY)
     def make_ready(self, inputs):
         self.inputs = inputs
-        self.next_attempt_at = timezone.now()
+        self.ready_at = self.next_attempt_at = timezone.now()
 
     @transition(field=status, source=S.READY, target=S.DISPATCHED)
     def dispatch(self, case_ref=""):
@@ -237,15 +257,18 @@ class SubTask(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=S.ACCEPTED, target=S.APPROVED)
     def approve(self, outputs):
         self.outputs = outputs
+        self.finished_at = timezone.now()
 
     @transition(field=status, source=AT_DEPARTMENT, target=S.REJECTED)
     def reject(self, reason):
         self.reason = reason
+        self.finished_at = timezone.now()
 
     @transition(field=status, source=OPEN_SUBTASK, target=S.CANCELLED)
     def cancel(self, reason):
         self.reason = reason
         self.next_attempt_at = None
+        self.finished_at = timezone.now()
 
     @transition(field=status, source=[S.READY, *AT_DEPARTMENT], target=S.FAILED)
     def fail(self, error):

@@ -31,8 +31,9 @@ from bundles.services import (
 )
 from departments import connectors
 from departments.connectors import CaseOrder, CaseReport, PermanentError, TransientError
+from workdays import calendar
 
-from . import deadlines, engine
+from . import engine
 from .models import (
     AT_DEPARTMENT,
     OPEN_SUBTASK,
@@ -248,6 +249,7 @@ def _submit_locked(application: Application, actor_user) -> None:
         today, dag_utils.longest_path(dag, limits)
     )
     application.form = cleaned
+    application.pending_materials, application.pending_due = _to_follow(application, bundle_items)
     application.submit()
     application.save()
     application.number = f"YJS{today:%Y%m%d}{application.pk:08d}"
@@ -275,11 +277,56 @@ def _missing_materials(application, bundle_items) -> dict[str, list[str]]:
     }
 
 
+def _to_follow(application, bundle_items) -> tuple[list[str], datetime.date | None]:
+    """容缺受理: required materials that may come later and have not come yet, and the date
+    they are due — no later than the shortest time limit of the items that need them."""
+    uploaded = set(application.uploads.values_list("material__code", flat=True))
+    limits: dict[str, int] = {}
+    for bi in bundle_items:
+        for material in bi.item.materials.all():
+            if material.required and material.may_follow_later and material.code not in uploaded:
+                limits[material.code] = min(limits.get(material.code, 999), bi.item.time_limit_days)
+    if not limits:
+        return [], None
+    return sorted(limits), _deadline(timezone.localdate(), min(limits.values()))[0]
+
+
 def _deadline(start: datetime.date, days: int) -> tuple[datetime.date | None, str]:
+    """The date ``days`` working days after ``start``; none, with the reason, for a year
+    whose holidays nobody has entered yet — never a guess, never a crash."""
     try:
-        return deadlines.add_working_days(start, days), ""
-    except deadlines.CalendarUnavailable as exc:
+        return calendar.add_working_days(start, days), ""
+    except calendar.CalendarUnavailable as exc:
         return None, str(exc)
+
+
+def _working_days(start: datetime.date, end: datetime.date) -> int | None:
+    try:
+        return calendar.working_days_between(start, end)
+    except calendar.CalendarUnavailable:
+        return None
+
+
+def _resume_clock(subtask: SubTask, application: Application) -> None:
+    """The clock stopped while the applicant was awaited: push the deadlines back by that."""
+    if subtask.supplement_requested_at is None:
+        return
+    paused = _working_days(
+        timezone.localdate(subtask.supplement_requested_at), timezone.localdate()
+    )
+    if not paused:
+        return
+    subtask.paused_days += paused
+    application.paused_days += paused
+    if subtask.deadline:
+        subtask.deadline = _deadline(subtask.deadline, paused)[0]
+    if application.deadline:
+        application.deadline, application.deadline_note = _deadline(application.deadline, paused)
+
+
+def _time_taken(start, end, paused: int) -> int | None:
+    taken = _working_days(timezone.localdate(start), timezone.localdate(end))
+    return None if taken is None else max(taken - paused, 0)
 
 
 def withdraw(application_id: int, user, reason: str = "") -> Application:
@@ -314,6 +361,13 @@ def attach_material(application: Application, material_code: str, upload, user) 
     if application.status not in (A.DRAFT, A.SUPPLEMENT_REQUESTED, A.SUBMITTED, A.IN_PROGRESS):
         raise ActionNotAllowed(_("申请已结束，不能再上传材料。"))
     kind, digest = check_upload(upload, material)
+    if material.code in application.pending_materials:
+        application.pending_materials = [
+            c for c in application.pending_materials if c != material.code
+        ]
+        if not application.pending_materials:
+            application.pending_due = None
+        application.save(update_fields=["pending_materials", "pending_due", "updated_at"])
     return Upload.objects.create(
         application=application,
         material=material,
@@ -412,6 +466,10 @@ def _move_application(application: Application, target: str, subtasks) -> None:
         )
         application.outcome_reason = reason
     getattr(application, _APPLICATION_TRANSITIONS[target])()
+    if application.finished_at and application.submitted_at:
+        application.working_days_taken = _time_taken(
+            application.submitted_at, application.finished_at, application.paused_days
+        )
     _record(application, before, target, Actor.ENGINE, None, reason)
 
 
@@ -669,6 +727,12 @@ def _move(subtask: SubTask, transition: str, actor: str, user, why: str, **kwarg
         raise ActionNotAllowed(
             _("子事项当前状态为“%(status)s”，不能执行此操作。") % {"status": S(before).label}
         ) from None
+    if transition == "resume":
+        _resume_clock(subtask, subtask.application)
+    if subtask.status in (S.APPROVED, S.REJECTED) and subtask.ready_at:
+        subtask.working_days_taken = _time_taken(
+            subtask.ready_at, subtask.finished_at, subtask.paused_days
+        )
     subtask.save()
     _record(subtask.application, before, subtask.status, actor, user, why, subtask)
 

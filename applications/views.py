@@ -14,7 +14,7 @@ from bundles.models import MaterialType
 from feedback.models import Rating
 
 from . import services
-from .documents import certificate_pdf
+from .documents import certificate_pdf, receipt_pdf
 from .models import OPEN_APPLICATION, Application, SubTask, Upload
 from .models import ApplicationStatus as A
 from .models import SubTaskStatus as S
@@ -61,6 +61,7 @@ def application_detail(request, pk):
     wanted_codes = {code for st in waiting for code in st.supplement_materials}
     wanted = {m.code: m for m in MaterialType.objects.filter(code__in=wanted_codes)}
     rating = Rating.objects.filter(application=application).first()
+    pending = list(MaterialType.objects.filter(code__in=application.pending_materials))
     return render(
         request,
         "applications/detail.html",
@@ -79,6 +80,7 @@ def application_detail(request, pk):
                 }
                 for st in waiting
             ],
+            "pending": pending,
             "can_withdraw": application.status in OPEN_APPLICATION,
             "can_rate": rating is None
             and application.status in (A.COMPLETED, A.PARTIALLY_COMPLETED, A.REJECTED),
@@ -120,6 +122,29 @@ def supplement(request, pk):
 
 @login_required
 @require_POST
+def upload_pending(request, pk):
+    """容缺受理: supply online a material the window accepted as missing."""
+    application = _own(request, pk)
+    uploaded = 0
+    for code, upload in request.FILES.items():
+        try:
+            services.attach_material(application, code, upload, request.user)
+            uploaded += 1
+        except (services.ApplicationInvalid, services.ActionNotAllowed) as exc:
+            problems = (
+                sum(exc.errors.values(), [])
+                if isinstance(exc, services.ApplicationInvalid)
+                else [str(exc)]
+            )
+            for problem in problems:
+                messages.error(request, problem)
+    if uploaded:
+        messages.success(request, _("材料已补交。"))
+    return redirect("application-page", pk)
+
+
+@login_required
+@require_POST
 def withdraw(request, pk):
     application = _own(request, pk)
     try:
@@ -128,6 +153,17 @@ def withdraw(request, pk):
     except services.ActionNotAllowed as exc:
         messages.error(request, str(exc))
     return redirect("application-page", pk)
+
+
+@login_required
+def receipt(request, pk):
+    """The acceptance receipt (受理回执), for the applicant too."""
+    application = _own(request, pk)
+    if application.status == A.DRAFT:
+        raise Http404
+    response = HttpResponse(receipt_pdf(application), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{pk}.pdf"'
+    return response
 
 
 @login_required

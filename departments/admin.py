@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
-from .models import CallbackReceipt, Department
+from .models import CallbackReceipt, Department, ServiceHall
 
 
 @admin.register(Department)
@@ -22,3 +22,9 @@ class CallbackReceiptAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ServiceHall)
+class ServiceHallAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "address"]
+    search_fields = ["code", "name"]

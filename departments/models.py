@@ -46,6 +46,22 @@ class Department(models.Model):
         return connectors.get(self.handling)
 
 
+class ServiceHall(models.Model):
+    """A service hall (政务服务大厅) where window staff work and applicants pick up results."""
+
+    code = models.SlugField(_("大厅代码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("政务服务大厅")
+        verbose_name_plural = _("政务服务大厅")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
 class CallbackReceipt(models.Model):
     """A department callback we have already taken, so that a replay is refused."""
 

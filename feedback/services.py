@@ -4,10 +4,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from applications.deadlines import CalendarUnavailable, add_working_days
 from applications.models import Application
 from applications.models import ApplicationStatus as A
 from applications.services import ActionNotAllowed, ApplicationInvalid
+from workdays.calendar import CalendarUnavailable, add_working_days
 
 from .models import FollowUp, Rating
 
@@ -83,3 +83,31 @@ def _open(kind, user, application, department, description) -> FollowUp:
         deadline=deadline,
         deadline_note=note,
     )
+
+
+def follow_ups_for(user):
+    """A centre supervisor sees every follow-up; a department's supervisor, their own."""
+    queryset = FollowUp.objects.select_related("department", "application__bundle", "reporter")
+    if user.is_centre_supervisor:
+        return queryset
+    return queryset.filter(department__in=user.departments.all())
+
+
+def answer(follow_up_id: int, user, resolution: str) -> FollowUp:
+    """Record what was done; the person who reported it is told."""
+    from notifications.services import notify
+
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise ApplicationInvalid({"resolution": [_("请填写处理结果。")]})
+    with transaction.atomic():
+        follow_up = follow_ups_for(user).select_for_update(of=("self",)).get(pk=follow_up_id)
+        if follow_up.status == FollowUp.Status.ANSWERED:
+            raise ActionNotAllowed(_("该事项已答复。"))
+        follow_up.status = FollowUp.Status.ANSWERED
+        follow_up.resolution = resolution[:2000]
+        follow_up.handled_by = user
+        follow_up.answered_at = timezone.now()
+        follow_up.save()
+        notify(follow_up.reporter, "follow_up_answered", follow_up.application, reason=resolution)
+    return follow_up

@@ -41,13 +41,20 @@ TEXTS = {
         N_("您申请的“{bundle}”（受理编号 {number}）未能办理：{reason}"),
     ),
     "follow_up_answered": (N_("您反映的问题已处理"), N_("您反映的问题已处理：{reason}")),
+    "due_soon": (
+        N_("有 {count} 个事项即将到期或已超期"),
+        N_("以下事项即将到期或已超期，请及时办理：{reason}"),
+    ),
 }
 
 
 def notify(user, kind: str, application=None, **context) -> Message:
     """Create the in-site message and queue its e-mail and SMS after the transaction commits."""
     subject, body = (_(text) for text in TEXTS[kind])
-    values = {"bundle": "", "number": "", "item": "", "reason": "", "outputs": "", "deadline": ""}
+    values = {
+        "bundle": "", "number": "", "item": "", "reason": "", "outputs": "", "deadline": "",
+        "count": "",
+    }  # fmt: skip
     if application is not None:
         values |= {"bundle": application.bundle.name, "number": application.number or ""}
         if application.deadline:

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -64,6 +65,9 @@ INSTALLED_APPS = [
     "applications",
     "notifications",
     "feedback",
+    "workdays",
+    "workbench",
+    "supervision",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +202,10 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile": {
         "task": "applications.tasks.reconcile",
         "schedule": env_float("RECONCILE_INTERVAL_SECONDS", 60.0),
+    },
+    "warn-due-soon": {
+        "task": "workbench.tasks.warn_due_soon",
+        "schedule": crontab(hour=8, minute=0),
     },
 }
 

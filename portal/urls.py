@@ -1,12 +1,10 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import RegisterView, TokenView
-from accounts.forms import LoginForm
-from accounts.views import register
+from accounts.views import PortalLoginView, register
 from applications import views as application_views
 from applications import wizard
 from applications.api import ApplicationViewSet, SubTaskViewSet
@@ -15,6 +13,8 @@ from bundles.views import bundle_detail, home
 from departments.api import CallbackView
 from feedback import views as feedback_views
 from notifications.views import inbox
+from supervision import views as supervision_views
+from workbench import views as workbench_views
 
 from .health import healthz
 
@@ -28,6 +28,34 @@ api = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("departments/<slug:code>/callbacks/", CallbackView.as_view(), name="department-callback"),
     path("", include(router.urls)),
+]
+
+staff = [
+    path("", workbench_views.worklist, name="staff-worklist"),
+    path("subtasks/<int:pk>/", workbench_views.subtask_detail, name="staff-subtask"),
+    path("subtasks/<int:pk>/claim/", workbench_views.claim, name="staff-claim"),
+    path("subtasks/<int:pk>/reveal/", workbench_views.reveal, name="staff-reveal"),
+    path("subtasks/<int:pk>/retry/", workbench_views.retry, name="staff-retry"),
+    path(
+        "subtasks/<int:pk>/manual/",
+        workbench_views.retry,
+        {"manual": True},
+        name="staff-manual",
+    ),
+    path("subtasks/<int:pk>/<slug:action>/", workbench_views.act, name="staff-act"),
+    path("applications/<int:pk>/receipt/", workbench_views.receipt, name="staff-receipt"),
+    path("applications/<int:pk>/notice/", workbench_views.notice, name="staff-notice"),
+    path("walk-in/", workbench_views.walk_in, name="staff-walk-in"),
+    path("walk-in/<slug:code>/", workbench_views.walk_in, name="staff-walk-in-bundle"),
+    path("walk-in/done/<int:pk>/", workbench_views.walk_in_done, name="staff-walk-in-done"),
+    path("follow-ups/", supervision_views.follow_ups, name="staff-follow-ups"),
+    path("follow-ups/<int:pk>/", supervision_views.follow_up, name="staff-follow-up"),
+    path(
+        "follow-ups/<int:pk>/answer/",
+        supervision_views.answer,
+        name="staff-follow-up-answer",
+    ),
+    path("dashboard/", supervision_views.dashboard, name="staff-dashboard"),
 ]
 
 urlpatterns = [
@@ -45,6 +73,12 @@ urlpatterns = [
     path(
         "applications/<int:pk>/withdraw/", application_views.withdraw, name="application-withdraw"
     ),
+    path(
+        "applications/<int:pk>/materials/",
+        application_views.upload_pending,
+        name="application-pending",
+    ),
+    path("applications/<int:pk>/receipt/", application_views.receipt, name="application-receipt"),
     path("applications/<int:pk>/rate/", feedback_views.rate, name="application-rate"),
     path(
         "applications/<int:pk>/certificates/<int:subtask_id>/",
@@ -53,13 +87,10 @@ urlpatterns = [
     ),
     path("uploads/<int:pk>/", application_views.download_upload, name="upload-download"),
     path("messages/", inbox, name="inbox"),
+    path("staff/", include(staff)),
     path("report/", feedback_views.report, name="report"),
     path("accounts/register/", register, name="register"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=LoginForm),
-        name="login",
-    ),
+    path("accounts/login/", PortalLoginView.as_view(), name="login"),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include((api, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -33,9 +33,18 @@ def test_every_model_is_in_the_admin_and_its_pages_open(client, catalogue, citiz
         m
         for m in apps.get_models()
         if m._meta.app_label
-        in {"accounts", "departments", "bundles", "applications", "notifications", "feedback"}
+        in {
+            "accounts",
+            "departments",
+            "bundles",
+            "applications",
+            "notifications",
+            "feedback",
+            "workdays",
+            "workbench",
+        }
     ]
-    inline_only = {"bundleitem", "eligibilityrule"}
+    inline_only = {"bundleitem", "eligibilityrule", "calendarday"}
     client.force_login(admin_user)
     for model in ours:
         name = model._meta.model_name

@@ -1,0 +1,288 @@
+"""Window staff and supervisors, in-process on PostgreSQL: who sees what, the actions, time
+limits that stop for supplements, walk-ins with 容缺, follow-ups and the dashboard."""
+
+import datetime
+import io
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from applications import services
+from applications.models import Application, SubTask
+from departments.models import Department
+from notifications.models import Message
+from workbench.models import DisclosureLog, RejectionReason
+
+from .helpers import NEWBORN_FORM, PASSWORD, PDF, PNG, api_client, apply_newborn
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def manual(catalogue):
+    """Every newborn department at the window, so that staff do each step."""
+    Department.objects.update(handling="manual")
+
+
+def staff(code, role="clerk", username=None):
+    user = User.objects.create_user(
+        username=username or f"{role}_{code}", password=PASSWORD, role=role, real_name=f"{code}员工"
+    )
+    if code:
+        user.departments.add(Department.objects.get(code=code))
+    return user
+
+
+def submitted_newborn(citizen) -> Application:
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    services.advance(application_id)
+    for subtask in SubTask.objects.filter(application_id=application_id, status="ready"):
+        services.dispatch(subtask.pk)
+    return Application.objects.get(pk=application_id)
+
+
+def test_a_clerk_sees_and_acts_only_on_their_department_by_page_and_api(client, manual, citizen):
+    application = submitted_newborn(citizen)
+    birth = application.subtasks.get(item__code="birth_certificate")
+    police = staff("police")
+    client.force_login(police)
+    assert application.number not in client.get("/staff/").content.decode()
+    assert client.get(f"/staff/subtasks/{birth.pk}/").status_code == 404
+    assert client.post(f"/staff/subtasks/{birth.pk}/accept/").status_code == 404
+    assert client.post(f"/staff/subtasks/{birth.pk}/claim/").status_code == 404
+    # A part of theirs in the same application: they may print its receipt.
+    assert client.get(f"/staff/applications/{application.pk}/receipt/").status_code == 200
+    client.force_login(staff("tax"))
+    assert client.get(f"/staff/applications/{application.pk}/receipt/").status_code == 403
+    assert api_client(police).post(f"/api/v1/subtasks/{birth.pk}/accept/").status_code == 404
+    assert SubTask.objects.get(pk=birth.pk).status == "dispatched"
+    client.force_login(citizen)
+    assert client.get("/staff/").status_code == 403
+
+
+def test_the_worklist_filters_and_sorts_by_deadline(client, manual, citizen):
+    first = submitted_newborn(citizen)
+    second = submitted_newborn(citizen)
+    SubTask.objects.filter(application=second, item__code="birth_certificate").update(
+        deadline=datetime.date(2026, 11, 20)
+    )
+    health = staff("health")
+    client.force_login(health)
+    page = client.get("/staff/").content.decode()
+    assert page.index(second.number) < page.index(first.number)
+    assert "已超期" in page
+    overdue = client.get("/staff/", {"due": "overdue"}).content.decode()
+    assert second.number in overdue and first.number not in overdue
+    accepted = client.get("/staff/", {"status": "accepted"}).content.decode()
+    assert first.number not in accepted
+
+
+def test_claiming_and_acting_with_reasons_outputs_and_supplements(client, manual, citizen):
+    application = submitted_newborn(citizen)
+    birth = application.subtasks.get(item__code="birth_certificate")
+    clerk, colleague = staff("health"), staff("health", username="clerk_health_2")
+    client.force_login(clerk)
+    url = f"/staff/subtasks/{birth.pk}"
+    client.post(f"{url}/claim/")
+    assert SubTask.objects.get(pk=birth.pk).claimed_by == clerk
+    client.force_login(colleague)
+    response = client.post(f"{url}/claim/", follow=True)
+    assert "已由" in response.content.decode()
+    client.force_login(clerk)
+    client.post(f"{url}/accept/")
+    client.post(
+        f"{url}/request-supplement/",
+        {"reason": "结婚证不清晰", "materials": ["marriage_certificate"]},
+    )
+    subtask = SubTask.objects.get(pk=birth.pk)
+    assert subtask.status == "supplement_requested" and subtask.supplement_materials == [
+        "marriage_certificate"
+    ]
+    upload = io.BytesIO(PDF)
+    upload.name = "结婚证.pdf"
+    client.force_login(citizen)
+    client.post(f"/applications/{application.pk}/supplement/", {"marriage_certificate": upload})
+    client.force_login(clerk)
+    page = client.get(f"{url}/").content.decode()
+    assert "结婚证" in page and "/uploads/" in page
+    client.post(f"{url}/approve/", {"output_name_0": "证书编号", "output_value_0": "Q110000123"})
+    assert SubTask.objects.get(pk=birth.pk).outputs == {"证书编号": "Q110000123"}
+    vaccination = application.subtasks.get(item__code="vaccination_certificate")
+    cdc = staff("cdc")
+    RejectionReason.objects.create(text="材料不齐全")
+    client.force_login(cdc)
+    client.post(
+        f"/staff/subtasks/{vaccination.pk}/reject/",
+        {"reason_choice": "材料不齐全", "reason": "缺接种记录"},
+    )
+    assert SubTask.objects.get(pk=vaccination.pk).reason == "材料不齐全；缺接种记录"
+
+
+def test_personal_data_is_masked_and_every_full_view_is_recorded(client, manual, citizen):
+    application = submitted_newborn(citizen)
+    household = application.subtasks.get(item__code="household_registration")
+    services.staff_action(
+        application.subtasks.get(item__code="birth_certificate").pk, staff("health"), "accept"
+    )
+    police = staff("police")
+    SubTask.objects.filter(pk=household.pk)  # waiting: the police see it once it is dispatched
+    services.staff_action(
+        application.subtasks.get(item__code="birth_certificate").pk,
+        User.objects.get(username="clerk_health"),
+        "approve",
+        outputs={"n": "1"},
+    )
+    services.dispatch(household.pk)
+    client.force_login(police)
+    page = client.get(f"/staff/subtasks/{household.pk}/").content.decode()
+    mother_id = NEWBORN_FORM["mother.id_number"]
+    assert mother_id not in page and mother_id[:6] + "********" + mother_id[-4:] in page
+    assert "contact.mobile" not in page and "13800138000" not in page  # not this item's field
+    page = client.post(f"/staff/subtasks/{household.pk}/reveal/", {"field": "mother.id_number"})
+    assert mother_id in page.content.decode()
+    log = DisclosureLog.objects.get()
+    assert (log.user, log.field, log.subtask_id) == (police, "mother.id_number", household.pk)
+    assert (
+        client.post(f"/staff/subtasks/{household.pk}/reveal/", {"field": "child.name"}).status_code
+        == 403
+    )
+
+
+def test_receipt_and_completion_notice_are_pdfs_with_chinese_text(client, manual, citizen):
+    application = submitted_newborn(citizen)
+    client.force_login(staff("health"))
+    receipt = client.get(f"/staff/applications/{application.pk}/receipt/")
+    assert receipt["Content-Type"] == "application/pdf" and receipt.content[:5] == b"%PDF-"
+    assert b"FontFile2" in receipt.content or b"STSong" in receipt.content  # the font is in it
+    notice = client.get(f"/staff/applications/{application.pk}/notice/")
+    assert notice.content[:5] == b"%PDF-"
+    client.force_login(citizen)
+    assert client.get(f"/applications/{application.pk}/receipt/").content[:5] == b"%PDF-"
+
+
+def test_the_clock_stops_while_a_supplement_is_awaited(manual, citizen):
+    with time_machine.travel("2026-09-28 09:00 +0800", tick=False):  # Monday before 国庆
+        form = NEWBORN_FORM | {"child.birth_date": "2026-09-20"}
+        application_id = apply_newborn(api_client(citizen), form=form).json()["id"]
+        services.advance(application_id)
+        services.dispatch(
+            SubTask.objects.get(application_id=application_id, item__code="birth_certificate").pk
+        )
+        application = Application.objects.get(pk=application_id)
+        birth = application.subtasks.get(item__code="birth_certificate")
+        assert birth.deadline == datetime.date(2026, 9, 29)
+        clerk = staff("health")
+        services.staff_action(birth.pk, clerk, "accept")
+        services.staff_action(birth.pk, clerk, "request-supplement", reason="请补充结婚证")
+    # Back on Friday 9 October: 国庆 1–7 October off, so 9/29, 9/30, 10/8 and 10/9 are the
+    # four working days the applicant kept the department waiting.
+    with time_machine.travel("2026-10-09 10:00 +0800", tick=False):
+        services.supply_supplement(application.pk, citizen)
+        birth.refresh_from_db()
+        application.refresh_from_db()
+        assert birth.paused_days == 4
+        assert birth.deadline == datetime.date(2026, 10, 10)  # 9/29 + 4 working days (10/10 调休)
+        services.staff_action(birth.pk, clerk, "approve", outputs={"n": "1"})
+        birth.refresh_from_db()
+        # Four working days passed, all of them waiting for the applicant.
+        assert birth.working_days_taken == 0
+
+
+def test_a_walk_in_with_a_material_to_follow_and_the_citizen_supplying_it(client, manual, citizen):
+    clerk = staff("police")
+    client.force_login(clerk)
+    photo, ids = io.BytesIO(PNG), io.BytesIO(PDF)
+    photo.name, ids.name = "照片.png", "身份证.pdf"
+    person = {"person.real_name": "赵四", "person.mobile": "13900001111"}
+    bad = client.post(
+        "/staff/walk-in/newborn/",
+        {**person, "person.id_number": "110101199003070021", **NEWBORN_FORM},
+    )
+    assert bad.status_code == 400 and "校验位" in bad.content.decode()
+    response = client.post(
+        "/staff/walk-in/newborn/",
+        {**person, "person.id_number": "330106199208150042", **NEWBORN_FORM,
+         "parents_id_cards": ids, "child_photo": photo},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    application = Application.objects.get(applicant__id_number="330106199208150042")
+    assert application.filed_by == clerk and application.status == "submitted"
+    assert application.pending_materials == ["household_register"] and application.pending_due
+    assert not application.applicant.has_usable_password()
+    # The citizen claims the account online with the same name and number, then supplies it.
+    client.logout()
+    client.post("/accounts/register/", {
+        "username": "zhaosi", "real_name": "赵四", "id_number": "330106199208150042",
+        "mobile": "13900001111", "password1": PASSWORD, "password2": PASSWORD,
+        "account_type": "individual",
+    })  # fmt: skip
+    client.login(username="zhaosi", password=PASSWORD)
+    page = client.get(f"/applications/{application.pk}/").content.decode()
+    assert "待补交的材料" in page
+    register = io.BytesIO(PDF)
+    register.name = "户口簿.pdf"
+    client.post(f"/applications/{application.pk}/materials/", {"household_register": register})
+    application.refresh_from_db()
+    assert application.pending_materials == [] and application.pending_due is None
+
+
+def test_staff_are_warned_of_parts_near_their_time_limit_once_a_day(manual, citizen):
+    from workbench.tasks import warn_due_soon
+
+    application = submitted_newborn(citizen)
+    SubTask.objects.filter(application=application, item__code="birth_certificate").update(
+        deadline=datetime.date.today()
+    )
+    clerk = staff("health")
+    assert warn_due_soon() == 1 and warn_due_soon() == 0
+    message = Message.objects.get(user=clerk, kind="due_soon")
+    assert application.number in message.body
+
+
+def test_a_supervisor_answers_a_follow_up_and_the_citizen_is_told(client, manual, citizen):
+    from feedback.services import report_cannot_get_done
+
+    follow_up = report_cannot_get_done(citizen, "窗口说系统不通")
+    department_supervisor = staff("police", role="department_supervisor")
+    client.force_login(department_supervisor)
+    assert client.get(f"/staff/follow-ups/{follow_up.pk}/").status_code == 404  # the centre's
+    centre = staff("", role="centre_supervisor", username="centre")
+    client.force_login(centre)
+    assert "窗口说系统不通" in client.get("/staff/follow-ups/").content.decode()
+    client.post(
+        f"/staff/follow-ups/{follow_up.pk}/answer/", {"resolution": "已协调系统恢复，请明日办理。"}
+    )
+    follow_up.refresh_from_db()
+    assert follow_up.status == "answered" and follow_up.handled_by == centre
+    assert Message.objects.filter(user=citizen, kind="follow_up_answered").exists()
+    client.force_login(staff("health"))
+    assert client.get("/staff/follow-ups/").status_code == 403
+
+
+def test_dashboard_figures_csv_and_a_constant_number_of_queries(client, manual, citizen):
+    supervisor = staff("", role="centre_supervisor", username="centre")
+    client.force_login(supervisor)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/staff/dashboard/").status_code == 200
+        return len(captured)
+
+    submitted_newborn(citizen)
+    queries()  # the first look fills the cache of promised days, which never goes stale
+    few = queries()
+    for _ in range(5):
+        submitted_newborn(citizen)
+    assert queries() == few
+    page = client.get("/staff/dashboard/").content.decode()
+    assert "<svg" in page and 'data-code="newborn"' in page
+    csv = client.get("/staff/dashboard/", {"format": "csv", "table": "departments"})
+    text = csv.content.decode("utf-8")
+    assert text.startswith("\ufeff") and "卫生健康委员会" in text and "公安局" in text
+    bundles = client.get("/staff/dashboard/", {"format": "csv"}).content.decode("utf-8")
+    assert "新生儿出生一件事,6," in bundles  # received
+    client.force_login(staff("police"))
+    assert client.get("/staff/dashboard/").status_code == 403

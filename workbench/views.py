@@ -1,0 +1,327 @@
+"""Window staff pages: the worklist, one sub-task and its actions, receipts, walk-ins."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from accounts.validators import clean_mobile, clean_resident_id
+from applications import services as application_services
+from applications.documents import completion_notice_pdf, receipt_pdf
+from applications.models import Application, SubTask
+from applications.models import SubTaskStatus as S
+from applications.services import ActionNotAllowed, ApplicationInvalid
+from bundles import webforms
+from bundles.models import Bundle
+from bundles.services import ChoiceError, chosen_bundle_items, form_specs, materials_of
+
+from . import services
+from .models import RejectionReason
+
+OUTPUT_ROWS = 3
+
+
+def staff_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not (request.user.is_superuser or request.user.is_department_staff):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@staff_required
+def worklist(request):
+    status = request.GET.get("status", "")
+    bundle = request.GET.get("bundle", "")
+    due = request.GET.get("due", "")
+    today = timezone.localdate()
+    subtasks = services.worklist(request.user, status, bundle, due, today)[:200]
+    return render(
+        request,
+        "workbench/worklist.html",
+        {
+            "subtasks": subtasks,
+            "today": today,
+            "soon": services.due_soon_date(today),
+            "filters": {"status": status, "bundle": bundle, "due": due},
+            "statuses": [(v, label) for v, label in S.choices if v != S.WAITING],
+            "bundles": Bundle.objects.published().order_by("code").values_list("code", "name"),
+        },
+    )
+
+
+def _subtask(request, pk) -> SubTask:
+    return get_object_or_404(
+        application_services.subtasks_for_staff(request.user).select_related(
+            "item", "department", "application__bundle", "application__applicant", "claimed_by"
+        ),
+        pk=pk,
+    )
+
+
+@staff_required
+def subtask_detail(request, pk, revealed=None):
+    subtask = _subtask(request, pk)
+    application = subtask.application
+    materials = {m.code for m in subtask.item.materials.all()}
+    return render(
+        request,
+        "workbench/subtask.html",
+        {
+            "subtask": subtask,
+            "application": application,
+            "fields": services.item_fields(subtask),
+            "revealed": revealed or {},
+            "uploads": application.uploads.filter(material__code__in=materials).select_related(
+                "material"
+            ),
+            "item_materials": subtask.item.materials.all(),
+            "events": application.events.select_related("subtask__item", "user").order_by(
+                "at", "id"
+            ),
+            "reasons": RejectionReason.objects.filter(
+                Q(department__isnull=True) | Q(department=subtask.department)
+            ),
+            "output_rows": range(OUTPUT_ROWS),
+            "today": timezone.localdate(),
+            "is_manual": subtask.handling == "manual",
+            "can_reject": subtask.status in (S.DISPATCHED, S.ACCEPTED, S.SUPPLEMENT_REQUESTED),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def claim(request, pk):
+    try:
+        services.claim(_subtask(request, pk).pk, request.user)
+        messages.success(request, _("已认领，该事项由您经办。"))
+    except ActionNotAllowed as exc:
+        messages.error(request, str(exc))
+    return redirect("staff-subtask", pk)
+
+
+@staff_required
+@require_POST
+def reveal(request, pk):
+    subtask = _subtask(request, pk)
+    key = request.POST.get("field", "")
+    try:
+        value = services.disclose(subtask, request.user, key)
+    except ApplicationInvalid:
+        raise PermissionDenied from None
+    return subtask_detail(request, pk, revealed={key: value})
+
+
+@staff_required
+@require_POST
+def act(request, pk, action):
+    subtask = _subtask(request, pk)
+    reason = request.POST.get("reason", "").strip()
+    if action == "reject":
+        chosen = request.POST.get("reason_choice", "").strip()
+        reason = "；".join(part for part in (chosen, reason) if part)
+    outputs = {}
+    for row in range(OUTPUT_ROWS):
+        name = request.POST.get(f"output_name_{row}", "").strip()
+        value = request.POST.get(f"output_value_{row}", "").strip()
+        if name and value:
+            outputs[name] = value
+    try:
+        application_services.staff_action(
+            subtask.pk,
+            request.user,
+            action,
+            reason=reason,
+            outputs=outputs,
+            materials=request.POST.getlist("materials"),
+        )
+        messages.success(request, _("已办理。"))
+    except ApplicationInvalid as exc:
+        for problems in exc.errors.values():
+            for problem in problems:
+                messages.error(request, problem)
+    except ActionNotAllowed as exc:
+        messages.error(request, str(exc))
+    return redirect("staff-subtask", pk)
+
+
+@staff_required
+@require_POST
+def retry(request, pk, manual=False):
+    try:
+        application_services.retry_failed(_subtask(request, pk).pk, request.user, to_manual=manual)
+        messages.success(request, _("已重新推送。") if not manual else _("已改为窗口办理。"))
+    except ActionNotAllowed as exc:
+        messages.error(request, str(exc))
+    return redirect("staff-subtask", pk)
+
+
+def _staff_application(request, pk) -> Application:
+    application = get_object_or_404(
+        Application.objects.select_related("bundle", "applicant"), pk=pk
+    )
+    if not services.staff_can_see_application(request.user, application):
+        raise PermissionDenied
+    return application
+
+
+@staff_required
+def receipt(request, pk):
+    """受理回执: what was received, what is still to come (容缺), the promised date."""
+    return _pdf(receipt_pdf(_staff_application(request, pk)), f"receipt-{pk}.pdf")
+
+
+@staff_required
+def notice(request, pk):
+    """办结通知书: each part's result."""
+    return _pdf(completion_notice_pdf(_staff_application(request, pk)), f"notice-{pk}.pdf")
+
+
+def _pdf(content: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+@staff_required
+def walk_in(request, code=None):
+    """窗口代办: a clerk files a bundle for a citizen at the window, scanning the materials
+    brought; a material that may come later (容缺) is left for the citizen to supply online."""
+    if code is None:
+        return render(
+            request,
+            "workbench/walk_in_choose.html",
+            {
+                "bundles": Bundle.objects.published().order_by("audience", "code"),
+            },
+        )
+    bundle = get_object_or_404(Bundle.objects.published(), code=code)
+    bundle_items = bundle.bundle_items()
+    chosen_codes = request.POST.getlist("items")
+    errors: dict[str, list[str]] = {}
+    try:
+        chosen = chosen_bundle_items(bundle, chosen_codes)
+    except ChoiceError as exc:
+        errors["items"] = [str(exc)]
+        chosen = chosen_bundle_items(bundle, [])
+    specs = form_specs(chosen)
+    values = webforms.parse(specs, request.POST) if request.method == "POST" else {}
+    person = {
+        k: request.POST.get(f"person.{k}", "").strip() for k in ("real_name", "id_number", "mobile")
+    }
+    if request.method == "POST" and "_more" not in request.POST and not errors:
+        try:
+            with transaction.atomic():
+                citizen = _citizen_at_window(person)
+                application = application_services.create_application(
+                    citizen,
+                    bundle.code,
+                    values,
+                    chosen_codes,
+                    {"method": request.POST.get("delivery.method", "pickup")},
+                    filed_by=request.user,
+                )
+                for material_code, upload in request.FILES.items():
+                    try:
+                        application_services.attach_material(
+                            application, material_code, upload, request.user
+                        )
+                    except ApplicationInvalid as exc:
+                        raise ApplicationInvalid(
+                            {f"materials.{material_code}": sum(exc.errors.values(), [])}
+                        ) from None
+                application_services.submit(application.pk, request.user)
+            messages.success(
+                request,
+                _("已代为提交，受理编号 %(n)s。")
+                % {"n": Application.objects.get(pk=application.pk).number},
+            )
+            return redirect("staff-walk-in-done", application.pk)
+        except ApplicationInvalid as exc:
+            errors = exc.errors
+    return render(
+        request,
+        "workbench/walk_in.html",
+        {
+            "bundle": bundle,
+            "optional_items": [bi for bi in bundle_items if bi.optional],
+            "chosen": chosen_codes,
+            "person": person,
+            "person_errors": {k: errors.get(f"person.{k}", []) for k in person},
+            "sections": webforms.render(specs, values, errors),
+            "materials": [
+                {"material": m, "errors": errors.get(f"materials.{m.code}", [])}
+                for m in materials_of(chosen)
+            ],
+            "error_list": _error_list(errors),
+        },
+        status=400 if errors else 200,
+    )
+
+
+def _citizen_at_window(person) -> User:
+    """The citizen by their ID number, or a new account without a password for them: they
+    claim it by registering online with the same name and number."""
+    errors = {}
+    if not person["real_name"]:
+        errors["person.real_name"] = [_("请填写申请人姓名。")]
+    try:
+        person["id_number"] = clean_resident_id(person["id_number"])
+    except ValidationError as exc:
+        errors["person.id_number"] = exc.messages
+    try:
+        person["mobile"] = clean_mobile(person["mobile"])
+    except ValidationError as exc:
+        errors["person.mobile"] = exc.messages
+    if errors:
+        raise ApplicationInvalid(errors)
+    citizen = User.objects.filter(id_number=person["id_number"]).first()
+    if citizen is None:
+        citizen = User(
+            username=f"id{person['id_number']}",
+            real_name=person["real_name"],
+            id_number=person["id_number"],
+            mobile=person["mobile"],
+        )
+        citizen.set_unusable_password()
+        citizen.save()
+    elif citizen.real_name != person["real_name"]:
+        raise ApplicationInvalid({"person.real_name": [_("姓名与该身份证号码登记的姓名不一致。")]})
+    return citizen
+
+
+def _error_list(errors):
+    items = []
+    for key, problems in errors.items():
+        if key.startswith("form."):
+            href = "#" + webforms.html_id(key.removeprefix("form."))
+        elif key.startswith("materials."):
+            href = "#m-" + key.removeprefix("materials.")
+        elif key.startswith("person."):
+            href = "#p-" + key.removeprefix("person.")
+        else:
+            href = "#main"
+        items += [{"href": href, "message": m} for m in problems]
+    return items
+
+
+@staff_required
+def walk_in_done(request, pk):
+    application = get_object_or_404(
+        Application.objects.select_related("bundle", "applicant"), pk=pk, filed_by=request.user
+    )
+    return render(request, "workbench/walk_in_done.html", {"application": application})
