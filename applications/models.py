@@ -49,6 +49,9 @@ OPEN_APPLICATION = [A.SUBMITTED, A.IN_PROGRESS, A.SUPPLEMENT_REQUESTED]
 OPEN_SUBTASK = [S.WAITING, S.READY, S.DISPATCHED, S.ACCEPTED, S.SUPPLEMENT_REQUESTED, S.FAILED]
 #: Sub-task statuses in which the department has the case (staff act, or the system is polled).
 AT_DEPARTMENT = [S.DISPATCHED, S.ACCEPTED, S.SUPPLEMENT_REQUESTED]
+#: What a department's worklist shows unless asked otherwise: its parts that are open and
+#: have reached it.
+WORKLIST = [S.READY, S.DISPATCHED, S.ACCEPTED, S.SUPPLEMENT_REQUESTED, S.FAILED]
 
 
 class Application(ConcurrentTransitionMixin, models.Model):
@@ -106,7 +109,15 @@ class Application(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("申请")
         verbose_name_plural = _("申请")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "advanced_at"], name="application_reconcile")]
+        indexes = [
+            models.Index(fields=["status", "advanced_at"], name="application_reconcile"),
+            # The dashboard reads a period of applications from this index alone.
+            models.Index(
+                fields=["submitted_at"],
+                include=["bundle", "status", "deadline", "working_days_taken", "finished_at"],
+                name="application_period",
+            ),
+        ]
 
     def __str__(self):
         return self.number or _("草稿 #%(id)s") % {"id": self.pk}
@@ -187,6 +198,8 @@ class SubTask(ConcurrentTransitionMixin, models.Model):
     attempts = models.PositiveIntegerField(_("推送次数"), default=0)
     last_error = models.TextField(_("最近错误"), blank=True)
     deadline = models.DateField(_("承诺办结日期"), null=True, blank=True, db_index=True)
+    #: The item's promised time limit when this part was created (items may change later).
+    time_limit_days = models.PositiveSmallIntegerField(_("承诺时限（工作日）"), default=0)
     #: Working days spent waiting for the applicant (补正): the clock stops meanwhile.
     paused_days = models.PositiveSmallIntegerField(default=0, editable=False)
     working_days_taken = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
@@ -216,6 +229,29 @@ class SubTask(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["department", "status"], name="subtask_queue"),
             models.Index(fields=["status", "next_attempt_at"], name="subtask_reconcile"),
+            # The worklist: a department's open parts in deadline order, however long the
+            # history of finished ones grows.
+            models.Index(
+                fields=["department", "deadline", "id"],
+                condition=models.Q(status__in=WORKLIST),
+                name="subtask_worklist",
+            ),
+            # The dashboard reads a period of sub-tasks from this index alone.
+            models.Index(
+                fields=["created_at"],
+                include=[
+                    "department",
+                    "status",
+                    "deadline",
+                    "working_days_taken",
+                    "time_limit_days",
+                ],
+                name="subtask_period",
+            ),
+            # Ratings by department: from an application to its departments, index only.
+            models.Index(
+                fields=["application"], include=["department"], name="subtask_departments"
+            ),
         ]
 
     def __str__(self):

@@ -241,6 +241,7 @@ def _submit_locked(application: Application, actor_user) -> None:
             department=bi.item.department,
             depends_on=sorted(dag[bi.item.code]),
             handling=bi.item.department.handling,
+            time_limit_days=bi.item.time_limit_days,
         )
         for bi in bundle_items
     )
@@ -433,7 +434,7 @@ def _advance_locked(application: Application) -> list[int]:
         for pred in subtask.depends_on:
             inputs.update(subtasks[pred].inputs)
             inputs[pred] = subtasks[pred].outputs
-        subtask.deadline = _deadline(today, subtask.item.time_limit_days)[0]
+        subtask.deadline = _deadline(today, subtask.time_limit_days)[0]
         _move(subtask, "make_ready", Actor.ENGINE, None, "", inputs=inputs)
     _move_application(application, decision.application_status, subtasks.values())
     application.advanced_at = timezone.now()
@@ -636,7 +637,10 @@ STAFF_ACTIONS = {
 def subtasks_for_staff(user):
     if user.is_superuser:
         return SubTask.objects.all()
-    return SubTask.objects.filter(department__in=user.departments.all())
+    # Concrete ids rather than a subquery: the planner then uses the per-department indexes.
+    return SubTask.objects.filter(
+        department__in=list(user.departments.values_list("pk", flat=True))
+    )
 
 
 def staff_action(

@@ -203,6 +203,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "applications.tasks.reconcile",
         "schedule": env_float("RECONCILE_INTERVAL_SECONDS", 60.0),
     },
+    "refresh-dashboards": {
+        "task": "supervision.tasks.refresh_dashboards",
+        "schedule": env_float("DASHBOARD_SNAPSHOT_SECONDS", 300.0) * 0.8,
+    },
     "warn-due-soon": {
         "task": "workbench.tasks.warn_due_soon",
         "schedule": crontab(hour=8, minute=0),
@@ -220,6 +224,8 @@ DEPARTMENT_HTTP_TIMEOUT = env_float("DEPARTMENT_HTTP_TIMEOUT", 5.0)
 RECONCILE_STALE_SECONDS = env_float("RECONCILE_STALE_SECONDS", 120.0)
 #: Where department systems reach us; callback URLs are built on it.
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+#: Dashboard figures are served from a snapshot at most this old (a beat job refreshes them).
+DASHBOARD_SNAPSHOT_SECONDS = env_float("DASHBOARD_SNAPSHOT_SECONDS", 300.0)
 #: A worker counts as alive while its heartbeat is younger than this.
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 10.0)
 

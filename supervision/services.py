@@ -2,9 +2,10 @@
 number of queries whatever the history (each figure is one GROUP BY over indexed columns)."""
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
-from django.db.models import Avg, Count, Q
+from django.conf import settings
+from django.db.models import Avg, Count, F, Q
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -124,17 +125,17 @@ def _by_department(start, end, today, department_ids) -> list[Row]:
         in_progress=Count("id", filter=Q(status__in=OPEN_SUBTASK)),
         overdue=Count("id", filter=Q(status__in=OPEN_SUBTASK, deadline__lt=today)),
         average_days=Avg("working_days_taken", filter=Q(status=S.APPROVED)),
-        promised_days=Avg("item__time_limit_days"),
+        promised_days=Avg("time_limit_days"),
     )
-    ratings = (
-        subtasks.filter(application__rating__isnull=False)
-        .values("department_id")
-        .annotate(
-            rated=Count("application", distinct=True),
-            satisfied=Count(
-                "application", filter=Q(application__rating__score__gte=GOOD), distinct=True
-            ),
-        )
+    # Ratings are far fewer than sub-tasks: start from them.
+    ratings = Rating.objects.filter(
+        application__submitted_at__gte=start, application__submitted_at__lt=end
+    )
+    if department_ids is not None:
+        ratings = ratings.filter(application__subtasks__department__in=department_ids)
+    ratings = ratings.values(department_id=F("application__subtasks__department_id")).annotate(
+        rated=Count("application", distinct=True),
+        satisfied=Count("application", filter=Q(score__gte=GOOD), distinct=True),
     )
     rated = {r["department_id"]: r for r in ratings}
     names = dict(Department.objects.values_list("pk", "name"))
@@ -150,8 +151,12 @@ def _by_department(start, end, today, department_ids) -> list[Row]:
     return sorted(rows, key=lambda row: (-row.received, row.code))
 
 
+TREND_WEEKS = 26
+
+
 def _trend(start, end, department_ids) -> list[tuple[str, list[int]]]:
-    """Applications received and finished, week by week."""
+    """Applications received and finished, week by week, over the period's last 26 weeks."""
+    start = max(start, end - datetime.timedelta(weeks=TREND_WEEKS))
     applications = _applications(start, end, department_ids)
     received = dict(
         applications.annotate(week=TruncWeek("submitted_at"))
@@ -166,9 +171,77 @@ def _trend(start, end, department_ids) -> list[tuple[str, list[int]]]:
         .annotate(n=Count("id"))
         .values_list("week", "n")
     )
-    weeks = sorted(set(received) | set(finished))[-26:]
+    weeks = sorted(set(received) | set(finished))[-TREND_WEEKS:]
     return [
         (f"{timezone.localtime(week) if timezone.is_aware(week) else week:%m-%d}",
          [received.get(week, 0), finished.get(week, 0)])
         for week in weeks
     ]  # fmt: skip
+
+
+# --- snapshots ----------------------------------------------------------------------------------
+PERIOD_DAYS = {"7": 7, "30": 30, "90": 90, "365": 365, "all": None}
+
+
+def snapshot_key(period_name: str, department_ids) -> str:
+    scope = "centre" if department_ids is None else ",".join(map(str, sorted(department_ids)))
+    return f"{period_name}|{scope}"
+
+
+def cached_dashboard(period_name: str, department_ids=None, fresh: bool = False):
+    """The period's figures as computed at most DASHBOARD_SNAPSHOT_SECONDS ago (the beat job
+    keeps them warm), or computed now when asked for fresh ones; returns (board, computed_at)."""
+    from .models import DashboardSnapshot
+
+    key = snapshot_key(period_name, department_ids)
+    now = timezone.now()
+    if not fresh:
+        oldest = now - datetime.timedelta(seconds=settings.DASHBOARD_SNAPSHOT_SECONDS)
+        snapshot = DashboardSnapshot.objects.filter(key=key, computed_at__gte=oldest).first()
+        if snapshot is not None:
+            return _board_from(snapshot.data), snapshot.computed_at
+    return refresh(period_name, department_ids), now
+
+
+def refresh(period_name: str, department_ids=None) -> Dashboard:
+    from .models import DashboardSnapshot
+
+    start, end = period(PERIOD_DAYS[period_name])
+    board = dashboard(start, end, department_ids)
+    DashboardSnapshot.objects.update_or_create(
+        key=snapshot_key(period_name, department_ids),
+        defaults={"computed_at": timezone.now(), "data": _board_data(board)},
+    )
+    return board
+
+
+def _board_data(board: Dashboard) -> dict:
+    return {
+        "start": board.start.isoformat(),
+        "end": board.end.isoformat(),
+        "bundles": [asdict(row) for row in board.bundles],
+        "departments": [asdict(row) for row in board.departments],
+        "trend": board.trend,
+    }
+
+
+def _board_from(data: dict) -> Dashboard:
+    return Dashboard(
+        start=datetime.datetime.fromisoformat(data["start"]),
+        end=datetime.datetime.fromisoformat(data["end"]),
+        bundles=[Row(**row) for row in data["bundles"]],
+        departments=[Row(**row) for row in data["departments"]],
+        trend=[(label, values) for label, values in data["trend"]],
+    )
+
+
+def scopes_in_use() -> list:
+    """The centre, and each department supervisor's set of departments."""
+    from accounts.models import User
+
+    scopes = {None}
+    for user in User.objects.filter(role=User.Role.DEPARTMENT_SUPERVISOR, is_active=True):
+        ids = tuple(sorted(user.departments.values_list("pk", flat=True)))
+        if ids:
+            scopes.add(ids)
+    return [None if scope is None else list(scope) for scope in scopes]

@@ -16,8 +16,6 @@ from workbench.views import staff_required
 
 from . import charts, services
 
-PERIODS = {"7": 7, "30": 30, "90": 90, "365": 365, "all": None}
-
 
 def supervisor_required(view):
     @staff_required
@@ -72,19 +70,25 @@ def answer(request, pk):
 @supervisor_required
 def dashboard(request):
     chosen = request.GET.get("period", "30")
-    days = PERIODS.get(chosen, 30)
-    start, end = services.period(days)
+    if chosen not in services.PERIOD_DAYS:
+        chosen = "30"
     scope = None
     if not request.user.is_centre_supervisor:
         scope = list(request.user.departments.values_list("pk", flat=True))
-    board = services.dashboard(start, end, scope)
+    board, computed_at = services.cached_dashboard(chosen, scope, fresh="fresh" in request.GET)
     if request.GET.get("format") == "csv":
         return _csv(board, request.GET.get("table", "bundles"), chosen)
     periods = [
         ("7", _("近7天")), ("30", _("近30天")), ("90", _("近90天")),
         ("365", _("近一年")), ("all", _("全部")),
     ]  # fmt: skip
-    context = {"board": board, "period": chosen, "periods": periods, "charts": _charts(board)}
+    context = {
+        "board": board,
+        "computed_at": computed_at,
+        "period": chosen,
+        "periods": periods,
+        "charts": _charts(board),
+    }
     return render(request, "supervision/dashboard.html", context)
 
 

@@ -29,7 +29,7 @@ def look(page, name):
 
 
 def dashboard_count(page, base, table, code, column):
-    page.goto(f"{base}/staff/dashboard/?period=30")
+    page.goto(f"{base}/staff/dashboard/?period=30&fresh=1")
     return int(page.inner_text(f"#{table} tr[data-code='{code}'] td.{column}"))
 
 

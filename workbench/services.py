@@ -3,12 +3,12 @@
 import datetime
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications import services as application_services
-from applications.models import OPEN_SUBTASK, SubTask
+from applications.models import OPEN_SUBTASK, WORKLIST, SubTask
 from applications.services import ActionNotAllowed, ApplicationInvalid
 from bundles.services import form_specs
 from workdays.calendar import CalendarUnavailable, add_working_days
@@ -46,10 +46,7 @@ def worklist(user, status="", bundle="", due="", today=None):
     queryset = application_services.subtasks_for_staff(user).select_related(
         "item", "department", "application__bundle", "application__applicant", "claimed_by"
     )
-    if status:
-        queryset = queryset.filter(status=status)
-    else:
-        queryset = queryset.filter(status__in=OPEN_SUBTASK).exclude(status="waiting")
+    queryset = queryset.filter(status__in=[status] if status else WORKLIST)
     if bundle:
         queryset = queryset.filter(application__bundle__code=bundle)
     if due == "overdue":
@@ -128,6 +125,4 @@ def clerks_of(department_ids):
 
 def overdue_or_due_soon(today=None):
     today = today or timezone.localdate()
-    return SubTask.objects.filter(
-        Q(deadline__lte=due_soon_date(today)), status__in=OPEN_SUBTASK
-    ).exclude(status="waiting")
+    return SubTask.objects.filter(deadline__lte=due_soon_date(today), status__in=WORKLIST)

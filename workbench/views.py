@@ -28,6 +28,7 @@ from . import services
 from .models import RejectionReason
 
 OUTPUT_ROWS = 3
+PAGE_SIZE = 25
 
 
 def staff_required(view):
