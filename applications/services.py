@@ -9,6 +9,7 @@ one sub-task; locks are always taken in the same order, so they cannot deadlock.
 import datetime
 import logging
 import random
+import re
 from dataclasses import dataclass, replace
 
 from django.conf import settings
@@ -48,6 +49,7 @@ from .models import SubTaskStatus as S
 
 log = logging.getLogger(__name__)
 Actor = Event.Actor
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ApplicationInvalid(Exception):
@@ -683,6 +685,28 @@ def staff_action(
         _move(subtask, method, Actor.CLERK, user, reason, **kwargs)
         _advance_locked(application)
     return subtask
+
+
+def set_tracking_number(application_id: int, user, number: str) -> Application:
+    """Staff of a department taking part record the parcel's tracking number (邮寄送达)."""
+    number = (number or "").strip()
+    if not number or len(number) > 64 or CONTROL.search(number):
+        raise ApplicationInvalid({"tracking_number": [_("请填写正确的邮寄单号。")]})
+    with transaction.atomic():
+        application = _lock(application_id)
+        if (
+            not user.is_superuser
+            and not application.subtasks.filter(department__in=user.departments.all()).exists()
+        ):
+            raise Application.DoesNotExist
+        if application.delivery.get("method") != DeliveryMethod.MAIL:
+            raise ActionNotAllowed(_("申请人没有选择邮寄送达。"))
+        application.tracking_number = number
+        application.save(update_fields=["tracking_number", "updated_at"])
+        from notifications.services import notify
+
+        notify(application.applicant, "mailed", application, reason=number)
+    return application
 
 
 def retry_failed(subtask_id: int, user, to_manual: bool = False) -> SubTask:

@@ -41,6 +41,10 @@ TEXTS = {
         N_("您申请的“{bundle}”（受理编号 {number}）未能办理：{reason}"),
     ),
     "follow_up_answered": (N_("您反映的问题已处理"), N_("您反映的问题已处理：{reason}")),
+    "mailed": (
+        N_("已寄出：{bundle}"),
+        N_("您申请的“{bundle}”（受理编号 {number}）的办理结果已寄出，邮寄单号 {reason}。"),
+    ),
     "due_soon": (
         N_("有 {count} 个事项即将到期或已超期"),
         N_("以下事项即将到期或已超期，请及时办理：{reason}"),

@@ -36,6 +36,7 @@ staff = [
     path("subtasks/<int:pk>/claim/", workbench_views.claim, name="staff-claim"),
     path("subtasks/<int:pk>/reveal/", workbench_views.reveal, name="staff-reveal"),
     path("subtasks/<int:pk>/retry/", workbench_views.retry, name="staff-retry"),
+    path("subtasks/<int:pk>/tracking/", workbench_views.tracking, name="staff-tracking"),
     path(
         "subtasks/<int:pk>/manual/",
         workbench_views.retry,

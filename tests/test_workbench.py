@@ -297,3 +297,28 @@ def test_dashboard_figures_csv_and_a_constant_number_of_queries(client, manual, 
     assert "新生儿出生一件事,7," in bundles and len(served) < few
     client.force_login(staff("police"))
     assert client.get("/staff/dashboard/").status_code == 403
+
+
+def test_staff_record_the_tracking_number_of_a_mailed_result(client, manual, citizen):
+    application = submitted_newborn(citizen)
+    birth = application.subtasks.get(item__code="birth_certificate")
+    client.force_login(staff("health"))
+    response = client.post(
+        f"/staff/subtasks/{birth.pk}/tracking/", {"tracking_number": "SF1234567890"}, follow=True
+    )
+    assert "没有选择邮寄送达" in response.content.decode()
+    Application.objects.filter(pk=application.pk).update(
+        delivery={
+            "method": "mail",
+            "recipient": "王小梅",
+            "mobile": "13800138000",
+            "address": "北京",
+        }
+    )
+    client.post(f"/staff/subtasks/{birth.pk}/tracking/", {"tracking_number": "SF1234567890"})
+    assert Application.objects.get(pk=application.pk).tracking_number == "SF1234567890"
+    assert Message.objects.filter(
+        user=citizen, kind="mailed", body__contains="SF1234567890"
+    ).exists()
+    client.force_login(citizen)
+    assert "SF1234567890" in client.get(f"/applications/{application.pk}/").content.decode()

@@ -171,6 +171,23 @@ def retry(request, pk, manual=False):
     return redirect("staff-subtask", pk)
 
 
+@staff_required
+@require_POST
+def tracking(request, pk):
+    subtask = _subtask(request, pk)
+    try:
+        application_services.set_tracking_number(
+            subtask.application_id, request.user, request.POST.get("tracking_number", "")
+        )
+        messages.success(request, _("已登记邮寄单号，申请人将收到通知。"))
+    except ApplicationInvalid as exc:
+        for problem in sum(exc.errors.values(), []):
+            messages.error(request, problem)
+    except ActionNotAllowed as exc:
+        messages.error(request, str(exc))
+    return redirect("staff-subtask", pk)
+
+
 def _staff_application(request, pk) -> Application:
     application = get_object_or_404(
         Application.objects.select_related("bundle", "applicant"), pk=pk

@@ -4,7 +4,16 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from departments.models import Department
+from workbench.models import RejectionReason
 
+#: Reasons a clerk may pick when refusing a part; administrators add their own in the admin.
+REJECTION_REASONS = [
+    "不符合申请条件",
+    "申请材料不齐全且逾期未补正",
+    "申请材料与实际情况不符",
+    "不属于本部门职责范围",
+    "申请人撤回或放弃申请",
+]
 DEMO_PASSWORD = "Demo-2026"  # noqa: S105  (printed, and listed in the README: demo only)
 
 
@@ -25,6 +34,10 @@ class Command(BaseCommand):
             user = self._user(f"staff_{department.code}", f"{department.name}窗口", is_staff=False)
             user.departments.add(department)
             accounts.append(user)
+        for position, text in enumerate(REJECTION_REASONS):
+            RejectionReason.objects.get_or_create(
+                department=None, text=text, defaults={"position": position}
+            )
         self.stdout.write(f"\ndemo accounts (password for all: {DEMO_PASSWORD})")
         for user in accounts:
             self.stdout.write(f"  {user.username:<28} {user.real_name}")
