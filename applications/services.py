@@ -52,15 +52,27 @@ Actor = Event.Actor
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class ApplicationInvalid(Exception):
+class Refused(Exception):
+    """What a person asked for cannot be done; ``messages`` say why, in their words."""
+
+    @property
+    def messages(self) -> list[str]:
+        return [str(self)]
+
+
+class ApplicationInvalid(Refused):
     """Input that cannot be accepted; ``errors`` maps each field to its messages."""
 
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
         super().__init__(errors)
 
+    @property
+    def messages(self) -> list[str]:
+        return [message for problems in self.errors.values() for message in problems]
 
-class ActionNotAllowed(Exception):
+
+class ActionNotAllowed(Refused):
     """The action does not fit the current status (the API answers 409)."""
 
 

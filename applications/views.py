@@ -20,6 +20,12 @@ from .models import ApplicationStatus as A
 from .models import SubTaskStatus as S
 
 
+def flash(request, *problems) -> None:
+    """Say on the next page what could not be done."""
+    for problem in problems:
+        messages.error(request, problem)
+
+
 @login_required
 def my_applications(request):
     applications = (
@@ -101,20 +107,16 @@ def supplement(request, pk):
         try:
             services.attach_material(application, code, upload, request.user)
         except services.ApplicationInvalid as exc:
-            errors[code] = sum(exc.errors.values(), [])
+            errors[code] = exc.messages
     if not errors:
         try:
             services.supply_supplement(
                 application.pk, request.user, request.POST.get("note", "")[:500]
             )
-        except services.ApplicationInvalid as exc:
-            errors = exc.errors
-        except services.ActionNotAllowed as exc:
-            errors = {"": [str(exc)]}
+        except services.Refused as exc:
+            errors = {"": exc.messages}
     if errors:
-        for problems in errors.values():
-            for problem in problems:
-                messages.error(request, problem)
+        flash(request, *(m for problems in errors.values() for m in problems))
     else:
         messages.success(request, _("补正材料已提交，相关部门将继续办理。"))
     return redirect("application-page", pk)
@@ -130,14 +132,8 @@ def upload_pending(request, pk):
         try:
             services.attach_material(application, code, upload, request.user)
             uploaded += 1
-        except (services.ApplicationInvalid, services.ActionNotAllowed) as exc:
-            problems = (
-                sum(exc.errors.values(), [])
-                if isinstance(exc, services.ApplicationInvalid)
-                else [str(exc)]
-            )
-            for problem in problems:
-                messages.error(request, problem)
+        except services.Refused as exc:
+            flash(request, *exc.messages)
     if uploaded:
         messages.success(request, _("材料已补交。"))
     return redirect("application-page", pk)
@@ -150,8 +146,8 @@ def withdraw(request, pk):
     try:
         services.withdraw(application.pk, request.user, request.POST.get("reason", "")[:500])
         messages.success(request, _("申请已撤回。"))
-    except services.ActionNotAllowed as exc:
-        messages.error(request, str(exc))
+    except services.Refused as exc:
+        flash(request, *exc.messages)
     return redirect("application-page", pk)
 
 

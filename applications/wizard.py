@@ -63,10 +63,9 @@ def start(request, code):
             draft = services.create_application(
                 request.user, bundle.code, enterprise=request.POST.get("enterprise") or None
             )
-        except services.ApplicationInvalid as exc:
-            for problems in exc.errors.values():
-                for problem in problems:
-                    messages.error(request, problem)
+        except services.Refused as exc:
+            for problem in exc.messages:
+                messages.error(request, problem)
             return redirect("bundle-page", code)
     return redirect("application-step", draft.pk, steps_of(draft)[0].slug)
 
@@ -150,7 +149,7 @@ def _save(request, application, current):
                 try:
                     services.attach_material(application, code, upload, request.user)
                 except services.ApplicationInvalid as exc:
-                    errors[f"materials.{code}"] = sum(exc.errors.values(), [])
+                    errors[f"materials.{code}"] = exc.messages
             if errors:
                 return errors, values
         elif current.slug == "delivery":

@@ -5,7 +5,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from applications.models import Application
-from applications.services import ActionNotAllowed, ApplicationInvalid
+from applications.services import ApplicationInvalid, Refused
+from applications.views import flash
 
 from . import services
 
@@ -20,10 +21,8 @@ def rate(request, pk):
             application, request.user, request.POST.get("score"), request.POST.get("comment", "")
         )
         messages.success(request, _("感谢您的评价。"))
-    except (ApplicationInvalid, ActionNotAllowed) as exc:
-        problems = exc.errors.values() if isinstance(exc, ApplicationInvalid) else [[str(exc)]]
-        for problem in sum(problems, []):
-            messages.error(request, problem)
+    except Refused as exc:
+        flash(request, *exc.messages)
     return redirect("application-page", pk)
 
 

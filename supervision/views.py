@@ -9,7 +9,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from applications.services import ActionNotAllowed, ApplicationInvalid
+from applications.services import Refused
+from applications.views import flash
 from feedback import services as feedback_services
 from feedback.models import FollowUp
 from workbench.views import staff_required
@@ -58,12 +59,8 @@ def answer(request, pk):
         messages.success(request, _("已答复，反映人将收到通知。"))
     except FollowUp.DoesNotExist:
         raise PermissionDenied from None
-    except (ApplicationInvalid, ActionNotAllowed) as exc:
-        problems = (
-            sum(exc.errors.values(), []) if isinstance(exc, ApplicationInvalid) else [str(exc)]
-        )
-        for problem in problems:
-            messages.error(request, problem)
+    except Refused as exc:
+        flash(request, *exc.messages)
     return redirect("staff-follow-up", pk)
 
 

@@ -180,3 +180,9 @@ def log_in(page, base, username, login_path="/accounts/login/"):
     page.fill("#id_password", PASSWORD)
     page.press("#id_password", "Enter")
     page.wait_for_load_state()
+
+
+def look(page, name):
+    """Every main page: no accessibility violation, and a picture of it kept."""
+    assert_accessible(page)
+    screenshot(page, name)

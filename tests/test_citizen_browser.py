@@ -13,10 +13,9 @@ from .helpers import (
     NEWBORN_FORM,
     PASSWORD,
     api_client,
-    assert_accessible,
     fill_page,
     log_in,
-    screenshot,
+    look,
     wait_for,
     wait_until_finished,
     web_values,
@@ -24,12 +23,6 @@ from .helpers import (
 from .schema_values import credit_code, resident_id, valid_form
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def look(page, name):
-    """Every main page: no accessibility violation, and a picture kept."""
-    assert_accessible(page)
-    screenshot(page, name)
 
 
 def register(page, base, username, id_number, enterprise=None):

@@ -13,19 +13,13 @@ from .helpers import (
     PDF,
     api_client,
     apply_newborn,
-    assert_accessible,
     log_in,
-    screenshot,
+    look,
     wait_for,
     wait_until_finished,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def look(page, name):
-    assert_accessible(page)
-    screenshot(page, name)
 
 
 def dashboard_count(page, base, table, code, column):

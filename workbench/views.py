@@ -19,7 +19,8 @@ from applications import services as application_services
 from applications.documents import completion_notice_pdf, receipt_pdf
 from applications.models import Application, SubTask
 from applications.models import SubTaskStatus as S
-from applications.services import ActionNotAllowed, ApplicationInvalid
+from applications.services import ApplicationInvalid, Refused
+from applications.views import flash
 from bundles import webforms
 from bundles.models import Bundle
 from bundles.services import ChoiceError, chosen_bundle_items, form_specs, materials_of
@@ -110,8 +111,8 @@ def claim(request, pk):
     try:
         services.claim(_subtask(request, pk).pk, request.user)
         messages.success(request, _("已认领，该事项由您经办。"))
-    except ActionNotAllowed as exc:
-        messages.error(request, str(exc))
+    except Refused as exc:
+        flash(request, *exc.messages)
     return redirect("staff-subtask", pk)
 
 
@@ -151,12 +152,8 @@ def act(request, pk, action):
             materials=request.POST.getlist("materials"),
         )
         messages.success(request, _("已办理。"))
-    except ApplicationInvalid as exc:
-        for problems in exc.errors.values():
-            for problem in problems:
-                messages.error(request, problem)
-    except ActionNotAllowed as exc:
-        messages.error(request, str(exc))
+    except Refused as exc:
+        flash(request, *exc.messages)
     return redirect("staff-subtask", pk)
 
 
@@ -166,8 +163,8 @@ def retry(request, pk, manual=False):
     try:
         application_services.retry_failed(_subtask(request, pk).pk, request.user, to_manual=manual)
         messages.success(request, _("已重新推送。") if not manual else _("已改为窗口办理。"))
-    except ActionNotAllowed as exc:
-        messages.error(request, str(exc))
+    except Refused as exc:
+        flash(request, *exc.messages)
     return redirect("staff-subtask", pk)
 
 
@@ -180,11 +177,8 @@ def tracking(request, pk):
             subtask.application_id, request.user, request.POST.get("tracking_number", "")
         )
         messages.success(request, _("已登记邮寄单号，申请人将收到通知。"))
-    except ApplicationInvalid as exc:
-        for problem in sum(exc.errors.values(), []):
-            messages.error(request, problem)
-    except ActionNotAllowed as exc:
-        messages.error(request, str(exc))
+    except Refused as exc:
+        flash(request, *exc.messages)
     return redirect("staff-subtask", pk)
 
 
@@ -260,7 +254,7 @@ def walk_in(request, code=None):
                         )
                     except ApplicationInvalid as exc:
                         raise ApplicationInvalid(
-                            {f"materials.{material_code}": sum(exc.errors.values(), [])}
+                            {f"materials.{material_code}": exc.messages}
                         ) from None
                 application_services.submit(application.pk, request.user)
             messages.success(
