@@ -82,6 +82,8 @@ class RegistrationForm(UserCreationForm):
         if existing is not None:
             if existing.real_name != data.get("real_name"):
                 self.add_error("real_name", _("姓名与该身份证号码在窗口登记的姓名不一致。"))
+            if existing.mobile and existing.mobile != data.get("mobile"):
+                self.add_error("mobile", _("手机号码与在窗口登记的号码不一致。"))
             self.instance = existing
         return data
 

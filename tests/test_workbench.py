@@ -322,3 +322,23 @@ def test_staff_record_the_tracking_number_of_a_mailed_result(client, manual, cit
     ).exists()
     client.force_login(citizen)
     assert "SF1234567890" in client.get(f"/applications/{application.pk}/").content.decode()
+
+
+def test_a_window_account_is_taken_over_only_with_the_same_name_and_mobile(client, manual):
+    walk_in = User(
+        username="id330106199208150042", real_name="赵四", id_number="330106199208150042",
+        mobile="13900001111",
+    )  # fmt: skip
+    walk_in.set_unusable_password()
+    walk_in.save()
+    form = {
+        "username": "stranger", "real_name": "赵四", "id_number": "330106199208150042",
+        "mobile": "13700000000", "password1": PASSWORD, "password2": PASSWORD,
+        "account_type": "individual",
+    }  # fmt: skip
+    response = client.post("/accounts/register/", form)
+    assert (
+        response.status_code == 400
+        and "手机号码与在窗口登记的号码不一致" in response.content.decode()
+    )
+    assert not User.objects.filter(username="stranger").exists()
