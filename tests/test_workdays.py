@@ -298,3 +298,16 @@ def test_admin_saves_a_year_and_deadlines_use_it(admin_client):
     )
     assert response.status_code == 302
     assert add_working_days(D(2026, 12, 31), 1) == D(2027, 1, 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_made_by_another_process_is_seen_once_the_copy_expires(monkeypatch):
+    """QuerySet.update sends no signal: as if another process had changed the calendar."""
+    day = datetime.date(2026, 3, 2)
+    year = CalendarYear.objects.create(year=2026, source="测试")
+    CalendarDay.objects.create(calendar=year, date=day, kind=CalendarDay.Kind.HOLIDAY)
+    assert not calendar.is_working_day(day)
+    CalendarDay.objects.filter(date=day).update(kind=CalendarDay.Kind.WORKDAY)
+    assert not calendar.is_working_day(day)  # this process's copy is still fresh
+    monkeypatch.setattr(calendar, "RELOAD_SECONDS", 0)
+    assert calendar.is_working_day(day)

@@ -11,13 +11,14 @@ of the days that differ from the Mon–Fri rule. An administrator-entered year i
 database once per process and kept in memory, as is the fact that a year has no entry.
 Saving or deleting a ``CalendarYear`` or ``CalendarDay`` empties the cache (the signals are
 connected in ``WorkdaysConfig.ready``), again when the transaction commits, and a thread
-never caches rows of its own that are not yet committed. Other processes keep their copy
-until they restart.
+never caches rows of its own that are not yet committed. Other processes (web workers,
+Celery workers) see a change within ``RELOAD_SECONDS``, when their copy expires.
 """
 
 import datetime
 import functools
 import threading
+import time
 from collections.abc import Callable
 
 import chinese_calendar
@@ -29,9 +30,13 @@ from .models import CalendarDay, CalendarYear
 
 ONE_DAY = datetime.timedelta(days=1)
 
-# year -> {date: is a working day} for the days an administrator listed; None when the year
-# has no administrator entry (cached too, so that package years cost no query either).
-_years: dict[int, dict[datetime.date, bool] | None] = {}
+#: How long a process trusts its copy of an administrator-entered year (other processes'
+#: changes reach it within this time).
+RELOAD_SECONDS = 300.0
+
+# year -> (when read, {date: is a working day} for the days an administrator listed); None
+# when the year has no administrator entry (cached too, so package years cost no query).
+_years: dict[int, tuple[float, dict[datetime.date, bool] | None]] = {}
 # Bumped by every invalidation, so that a lookup that read the database before a change
 # does not store what it read after the change emptied the cache.
 _generation = 0
@@ -180,15 +185,15 @@ def _admin_year(year: int) -> dict[datetime.date, bool] | None:
     """The administrator-listed days of ``year``, or None when it has no entry; cached."""
     if _in_transaction_that_changed_calendar():
         return _read_year(year)
-    try:
-        return _years[year]
-    except KeyError:
-        pass
+    cached = _years.get(year)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < RELOAD_SECONDS:
+        return cached[1]
     generation = _generation
     listed = _read_year(year)
     with _lock:
         if generation == _generation:
-            _years[year] = listed
+            _years[year] = (now, listed)
     return listed
 
 
