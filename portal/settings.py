@@ -109,8 +109,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    # The worker and the web process share the file: wait for a lock rather than fail.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The worker and the web process share the file: each transaction takes the write lock
+    # when it begins and waits for it, rather than failing when a read turns into a write.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
 elif env_bool("DATABASE_POOL"):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = True
     DATABASES["default"]["CONN_MAX_AGE"] = 0
