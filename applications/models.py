@@ -96,6 +96,8 @@ class Application(ConcurrentTransitionMixin, models.Model):
     #: Working days from submission to the end, the clock stopped while the applicant was awaited.
     working_days_taken = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     paused_days = models.PositiveSmallIntegerField(default=0, editable=False)
+    #: Since when the application waits for the applicant (补正), while it does.
+    awaiting_since = models.DateTimeField(null=True, blank=True, editable=False)
     deadline = models.DateField(_("承诺办结日期"), null=True, blank=True)
     deadline_note = models.CharField(_("时限说明"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -322,8 +322,8 @@ def _working_days(start: datetime.date, end: datetime.date) -> int | None:
         return None
 
 
-def _resume_clock(subtask: SubTask, application: Application) -> None:
-    """The clock stopped while the applicant was awaited: push the deadlines back by that."""
+def _resume_clock(subtask: SubTask) -> None:
+    """The part's clock stopped while the applicant was awaited: push its deadline back."""
     if subtask.supplement_requested_at is None:
         return
     paused = _working_days(
@@ -332,11 +332,25 @@ def _resume_clock(subtask: SubTask, application: Application) -> None:
     if not paused:
         return
     subtask.paused_days += paused
-    application.paused_days += paused
     if subtask.deadline:
         subtask.deadline = _deadline(subtask.deadline, paused)[0]
-    if application.deadline:
-        application.deadline, application.deadline_note = _deadline(application.deadline, paused)
+
+
+def _application_clock(application: Application, leaving: str, entering: str) -> None:
+    """The application's clock stops while it waits for the applicant, however many of its
+    parts do so at once: counted from entering that status to leaving it."""
+    if entering == A.SUPPLEMENT_REQUESTED:
+        application.awaiting_since = timezone.now()
+    if leaving != A.SUPPLEMENT_REQUESTED or application.awaiting_since is None:
+        return
+    paused = _working_days(timezone.localdate(application.awaiting_since), timezone.localdate())
+    application.awaiting_since = None
+    if paused:
+        application.paused_days += paused
+        if application.deadline:
+            application.deadline, application.deadline_note = _deadline(
+                application.deadline, paused
+            )
 
 
 def _time_taken(start, end, paused: int) -> int | None:
@@ -480,6 +494,7 @@ def _move_application(application: Application, target: str, subtasks) -> None:
             if st.status == S.REJECTED and st.reason
         )
         application.outcome_reason = reason
+    _application_clock(application, before, target)
     getattr(application, _APPLICATION_TRANSITIONS[target])()
     if application.finished_at and application.submitted_at:
         application.working_days_taken = _time_taken(
@@ -768,7 +783,7 @@ def _move(subtask: SubTask, transition: str, actor: str, user, why: str, **kwarg
             _("子事项当前状态为“%(status)s”，不能执行此操作。") % {"status": S(before).label}
         ) from None
     if transition == "resume":
-        _resume_clock(subtask, subtask.application)
+        _resume_clock(subtask)
     if subtask.status in (S.APPROVED, S.REJECTED) and subtask.ready_at:
         subtask.working_days_taken = _time_taken(
             subtask.ready_at, subtask.finished_at, subtask.paused_days

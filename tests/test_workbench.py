@@ -15,6 +15,7 @@ from applications.models import Application, SubTask
 from departments.models import Department
 from notifications.models import Message
 from workbench.models import DisclosureLog, RejectionReason
+from workdays.calendar import add_working_days
 
 from .helpers import NEWBORN_FORM, PASSWORD, PDF, PNG, api_client, apply_newborn
 
@@ -342,3 +343,27 @@ def test_a_window_account_is_taken_over_only_with_the_same_name_and_mobile(clien
         and "手机号码与在窗口登记的号码不一致" in response.content.decode()
     )
     assert not User.objects.filter(username="stranger").exists()
+
+
+def test_two_parts_awaiting_the_applicant_at_once_stop_the_application_clock_once(manual, citizen):
+    with time_machine.travel("2026-09-28 09:00 +0800", tick=False):
+        form = NEWBORN_FORM | {"child.birth_date": "2026-09-20"}
+        application_id = apply_newborn(api_client(citizen), form=form).json()["id"]
+        services.advance(application_id)
+        for subtask in SubTask.objects.filter(application_id=application_id, status="ready"):
+            services.dispatch(subtask.pk)
+        promised = Application.objects.get(pk=application_id).deadline
+        for code, department in (
+            ("birth_certificate", "health"),
+            ("vaccination_certificate", "cdc"),
+        ):
+            part = SubTask.objects.get(application_id=application_id, item__code=code)
+            clerk = staff(department)
+            services.staff_action(part.pk, clerk, "accept")
+            services.staff_action(part.pk, clerk, "request-supplement", reason="请补充材料")
+        assert Application.objects.get(pk=application_id).status == "supplement_requested"
+    with time_machine.travel("2026-10-09 10:00 +0800", tick=False):
+        services.supply_supplement(application_id, citizen)
+    application = Application.objects.get(pk=application_id)
+    assert application.status == "in_progress" and application.paused_days == 4
+    assert application.deadline == add_working_days(promised, 4)
