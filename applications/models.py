@@ -124,10 +124,6 @@ class Application(ConcurrentTransitionMixin, models.Model):
     def __str__(self):
         return self.number or _("草稿 #%(id)s") % {"id": self.pk}
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_APPLICATION
-
     @transition(field=status, source=A.DRAFT, target=A.SUBMITTED)
     def submit(self):
         self.submitted_at = timezone.now()

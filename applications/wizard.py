@@ -235,20 +235,12 @@ def _step_context(application, current, bundle_items, values, errors, request) -
 
 
 def _error_list(errors, steps, current) -> list[dict]:
-    """The error summary: each message linked to its field, or to the step it belongs to."""
+    """The error summary; a field of another step links to that step's page."""
     step_of = {key: s for s in steps for key in s.keys}
-    items = []
-    for key, problems in errors.items():
-        if key.startswith("form."):
-            field = key.removeprefix("form.")
-            owner = step_of.get(field)
-            anchor = webforms.html_id(field)
-            href = f"#{anchor}" if owner in (None, current) else f"../{owner.slug}/#{anchor}"
-        elif key.startswith("materials."):
-            href = f"#m-{key.removeprefix('materials.')}"
-        elif key.startswith("delivery."):
-            href = f"#d-{key.removeprefix('delivery.')}"
-        else:
-            href = "#main"
-        items += [{"href": href, "message": message} for message in problems]
-    return items
+
+    def field_href(field):
+        owner = step_of.get(field)
+        anchor = webforms.html_id(field)
+        return f"#{anchor}" if owner in (None, current) else f"../{owner.slug}/#{anchor}"
+
+    return webforms.error_summary(errors, field_href)

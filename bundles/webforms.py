@@ -130,3 +130,26 @@ def _render_one(spec: FieldSpec, name: str, value, errors) -> RenderedField:
                 ]
             )
     return rendered
+
+
+#: Where the error summary links for each kind of error key (the rest go to the page's top).
+ANCHOR_PREFIXES = {"materials.": "m-", "delivery.": "d-", "person.": "p-"}
+
+
+def error_summary(errors: dict[str, list[str]], field_href=None) -> list[dict]:
+    """One link per message, to the input it is about: ``form.<key>`` to the field (or where
+    ``field_href`` says), materials, delivery and applicant parts to theirs."""
+    items = []
+    for key, problems in errors.items():
+        if key.startswith("form."):
+            field = key.removeprefix("form.")
+            href = (field_href or _here)(field)
+        else:
+            prefix = next((p for p in ANCHOR_PREFIXES if key.startswith(p)), None)
+            href = f"#{ANCHOR_PREFIXES[prefix]}{key.removeprefix(prefix)}" if prefix else "#main"
+        items += [{"href": href, "message": message} for message in problems]
+    return items
+
+
+def _here(field: str) -> str:
+    return f"#{html_id(field)}"

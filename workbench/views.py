@@ -279,7 +279,7 @@ def walk_in(request, code=None):
                 {"material": m, "errors": errors.get(f"materials.{m.code}", [])}
                 for m in materials_of(chosen)
             ],
-            "error_list": _error_list(errors),
+            "error_list": webforms.error_summary(errors),
         },
         status=400 if errors else 200,
     )
@@ -314,21 +314,6 @@ def _citizen_at_window(person) -> User:
     elif citizen.real_name != person["real_name"]:
         raise ApplicationInvalid({"person.real_name": [_("姓名与该身份证号码登记的姓名不一致。")]})
     return citizen
-
-
-def _error_list(errors):
-    items = []
-    for key, problems in errors.items():
-        if key.startswith("form."):
-            href = "#" + webforms.html_id(key.removeprefix("form."))
-        elif key.startswith("materials."):
-            href = "#m-" + key.removeprefix("materials.")
-        elif key.startswith("person."):
-            href = "#p-" + key.removeprefix("person.")
-        else:
-            href = "#main"
-        items += [{"href": href, "message": m} for m in problems]
-    return items
 
 
 @staff_required
