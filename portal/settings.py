@@ -14,6 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
+# The portal's own writable folder (SQLite file, file broker, beat schedule, uploads): made here
+# so that every process — web, worker, beat — finds it on a fresh clone, whatever the database.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -108,7 +111,6 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     # The worker and the web process share the file: each transaction takes the write lock
     # when it begins and waits for it, rather than failing when a read turns into a write.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

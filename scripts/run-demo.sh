@@ -22,8 +22,8 @@ trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
 "$PY" -m departments.simulator --host 127.0.0.1 --port "$SIMULATOR_PORT" \
   --secret "$DEPARTMENT_SIMULATOR_SECRET" --delay 5 &
 pids+=($!)
-"$PY" -m celery -A portal worker --beat --loglevel INFO --pool threads --concurrency 4 \
-  --schedule var/celerybeat-schedule &
+# beat keeps its schedule where the settings say (PORTAL_VAR_DIR), which they create.
+"$PY" -m celery -A portal worker --beat --loglevel INFO --pool threads --concurrency 4 &
 pids+=($!)
 echo "portal: http://127.0.0.1:$PORT/   API docs: http://127.0.0.1:$PORT/api/docs/   admin: http://127.0.0.1:$PORT/admin/"
 "$PY" manage.py runserver "127.0.0.1:$PORT"

@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from .helpers import ARTIFACTS, PASSWORD, SIMULATOR_SECRET, screenshot
-from .processes import Simulator, Worker, wait_for
+from .processes import Beat, Simulator, Worker, wait_for
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -114,10 +114,10 @@ def make_staff(db):
 
 
 @pytest.fixture(scope="session")
-def worker_process(django_db_setup, django_db_blocker, simulator, live_server, tmp_path_factory):
-    """A real Celery worker (with beat) on the test database and the test Redis."""
+def celery_env(django_db_setup, simulator, live_server, tmp_path_factory):
+    """The environment of the test run's Celery processes: the test database and Redis."""
     db = django_settings.DATABASES["default"]
-    env = {
+    return {
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
@@ -132,14 +132,40 @@ def worker_process(django_db_setup, django_db_blocker, simulator, live_server, t
         "WORKER_HEARTBEAT_SECONDS": "6",
         "PORTAL_VAR_DIR": str(tmp_path_factory.mktemp("worker-var")),
     }
+
+
+@pytest.fixture(scope="session")
+def worker_process(celery_env, django_db_blocker):
+    """A real Celery worker on the test database and the test run's Redis."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "celery-worker.log"
     log.unlink(missing_ok=True)
-    process = Worker(env, log)
+    process = Worker(celery_env, log)
     process.start()
     wait_for(lambda: "ready." in process.log_text(), 60, message="the Celery worker to be ready")
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def beat_process(celery_env):
+    """Celery beat beside the worker, as in production (one beat only)."""
+    log = ARTIFACTS / "celery-beat.log"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)
+    process = Beat(celery_env, log)
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def without_beat(beat_process):
+    """No beat during the test — no poll, no reconciler — so that what the test shows is done
+    by the worker alone; beat starts again afterwards."""
+    beat_process.stop()
+    yield
+    beat_process.start()
 
 
 @pytest.fixture(scope="session")
@@ -192,13 +218,17 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def worker(worker_process, simulator):
-    """The worker, for one test; afterwards the database is left alone before it is emptied.
+def worker(worker_process, beat_process, simulator):
+    """The worker (and beat), for one test; afterwards the database is left alone before it is
+    emptied.
 
     Emptying it (TRUNCATE) while the worker, or a department callback, is in a transaction
     can deadlock: so the worker stops taking tasks and finishes what it runs, and the
     simulator forgets its cases (and their callbacks) first.
     """
+    if not worker_process.running:
+        worker_process.start()
+        wait_for(lambda: worker_process.log_text().count("ready.") > 0, 60)
     worker_process.consume(True)
     yield worker_process
     worker_process.consume(False)

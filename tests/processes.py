@@ -90,43 +90,71 @@ class Simulator:
         return f"{self.url}/departments/{code}"
 
 
-class Worker:
-    """A Celery worker with embedded beat, in its own process group so it can be killed whole."""
+class _CeleryProcess:
+    """A Celery program in its own process group, so that it can be killed whole."""
 
     def __init__(self, env: dict[str, str], log_path: Path):
         self.env = env
         self.log_path = log_path
         self.process = None
 
+    def arguments(self) -> list[str]:
+        raise NotImplementedError
+
     def start(self):
-        self.hostname = f"test-{time.monotonic_ns()}@{socket.gethostname()}"
         log = open(self.log_path, "a")  # noqa: SIM115  (held open by the child)
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--beat",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--pool",
-                "prefork",
-                "--hostname",
-                self.hostname,
-                "--schedule",
-                str(self.log_path.with_suffix(".beat")),
-            ],
+            [sys.executable, "-m", "celery", "-A", "portal", *self.arguments()],
             cwd=ROOT,
             env={**os.environ, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self):
+        """SIGKILL the whole process group, children included: no chance to clean up."""
+        if self.running:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.running:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class Beat(_CeleryProcess):
+    """Celery beat, on its own as in production: the poll, the reconciler, the reminders."""
+
+    def arguments(self) -> list[str]:
+        schedule = self.log_path.with_suffix(".schedule")
+        return ["beat", "--loglevel", "INFO", "--schedule", str(schedule)]
+
+    def sent(self, task_name: str) -> int:
+        """How many times beat has sent ``task_name`` so far."""
+        return self.log_text().count(f"Sending due task {task_name} ")
+
+
+class Worker(_CeleryProcess):
+    """A Celery worker (prefork, two children); beat runs apart from it (see Beat)."""
+
+    def arguments(self) -> list[str]:
+        self.hostname = f"test-{time.monotonic_ns()}@{socket.gethostname()}"
+        return [
+            "worker", "--loglevel", "INFO", "--concurrency", "2", "--pool", "prefork",
+            "--hostname", self.hostname,
+        ]  # fmt: skip
 
     def consume(self, on: bool):
         """Start or stop taking tasks from the queue (Celery's remote control)."""
@@ -144,20 +172,3 @@ class Worker:
             return active is not None and not any(active.values())
 
         wait_for(idle, timeout, 0.3, "the worker to finish its tasks")
-
-    def kill(self):
-        """SIGKILL the whole worker, children included: no chance to clean up."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

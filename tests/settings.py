@@ -1,13 +1,21 @@
-"""Test settings: the real PostgreSQL and Redis of the machine, unless told otherwise."""
+"""Test settings: the machine's PostgreSQL under a database name of this run's own, and a
+Redis server of this run's own (see tests/redis_server.py), unless told otherwise."""
 
 import os
 
+from tests.redis_server import broker_url
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
-os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+# Never a shared broker: the fault tests flush and restart it.
+os.environ["CELERY_BROKER_URL"] = f"{broker_url()}/0"
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECURE_COOKIES", "0")
 
 from portal.settings import *  # noqa: E402,F403
 
+# Several runs may share the machine's PostgreSQL: each creates a test database of its own.
+DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(  # noqa: F405
+    "PORTAL_TEST_DATABASE", f"test_portal_{os.getpid()}"
+)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
