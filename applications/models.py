@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from privacy.fields import EncryptedJSONField
+
 
 class ApplicationStatus(models.TextChoices):
     DRAFT = "draft", _("草稿")
@@ -84,7 +86,8 @@ class Application(ConcurrentTransitionMixin, models.Model):
         related_name="filed_applications",
         verbose_name=_("代办人员"),
     )
-    form = models.JSONField(_("表单"), default=dict, blank=True)
+    #: The applicant's answers: personal data, stored encrypted.
+    form = EncryptedJSONField(_("表单"), default=dict, blank=True)
     chosen_items = models.JSONField(_("选办事项"), default=list, blank=True)
     delivery = models.JSONField(_("送达方式"), default=dict, blank=True)
     status = FSMField(_("状态"), default=A.DRAFT, choices=A.choices, protected=True, db_index=True)
@@ -187,8 +190,10 @@ class SubTask(ConcurrentTransitionMixin, models.Model):
     #: Sent to the department so that a repeated dispatch opens no second case.
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case_ref = models.CharField(_("部门案件编号"), max_length=64, blank=True)
-    inputs = models.JSONField(_("前置事项结果"), default=dict, blank=True)
-    outputs = models.JSONField(_("办理结果"), default=dict, blank=True)
+    #: Results of earlier items and of this one (certificate numbers, later ID numbers):
+    #: stored encrypted like the form.
+    inputs = EncryptedJSONField(_("前置事项结果"), default=dict, blank=True)
+    outputs = EncryptedJSONField(_("办理结果"), default=dict, blank=True)
     reason = models.TextField(_("说明"), blank=True)
     #: Codes of the materials a supplement request asks for, and when it was asked.
     supplement_materials = models.JSONField(_("需补正的材料"), default=list, blank=True)
@@ -404,7 +409,8 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=128)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True)
-    response = models.JSONField(null=True)
+    #: The answer as sent (it may echo the form): stored encrypted.
+    response = EncryptedJSONField(null=True, default=None)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
