@@ -1,12 +1,17 @@
 """The applications API: thin views over ``applications.services``."""
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import fields as drf_fields
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from . import services
+from portal.throttling import throttle
+from privacy.models import Disclosure
+
+from . import department_view, services
 from .idempotency import idempotent
 from .models import Application, Event, SubTask
 from .serializers import (
@@ -16,6 +21,7 @@ from .serializers import (
     ApplicationUpdateSerializer,
     MaterialUploadSerializer,
     ReasonSerializer,
+    RevealSerializer,
     StaffActionSerializer,
     StaffSubTaskSerializer,
     UploadSerializer,
@@ -26,6 +32,13 @@ EVENTS = Prefetch("events", queryset=Event.objects.select_related("subtask__item
 
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's own applications; anyone else's answer 404."""
+
+    #: Actions worth flooding, and the rate limit (settings.RATE_LIMITS) each counts against.
+    RATE_LIMITED = {"create": "applications", "materials": "uploads"}
+
+    def get_throttles(self):
+        scope = self.RATE_LIMITED.get(self.action)
+        return [throttle(scope)()] if scope else []
 
     def get_queryset(self):
         queryset = Application.objects.filter(applicant=self.request.user).select_related(
@@ -166,6 +179,30 @@ class SubTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def reject(self, request, pk=None):
         """不予办理, with the reason."""
         return self._act(request, pk, "reject")
+
+    @extend_schema(
+        request=RevealSerializer,
+        responses={
+            200: inline_serializer(
+                "Revealed", {"field": drf_fields.CharField(), "value": drf_fields.CharField()}
+            )
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, pk=None):
+        """Show one masked identifier in full; every such view is recorded."""
+        data = RevealSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        path = data.validated_data["field"]
+        try:
+            value = department_view.reveal(
+                self.get_object(), request.user, path, Disclosure.Channel.API
+            )
+        except department_view.NotAnIdentifier:
+            raise services.ApplicationInvalid(
+                {"field": [_("本事项没有可显示的此字段。")]}
+            ) from None
+        return Response({"field": path, "value": value})
 
     @extend_schema(request=None, responses=StaffSubTaskSerializer)
     @action(detail=True, methods=["post"])

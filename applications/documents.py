@@ -19,6 +19,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from privacy.policy import mask
+
 _font_name = None
 
 
@@ -75,6 +77,13 @@ def _wrap(text: str, width: int) -> list[str]:
     return [text[i : i + width] for i in range(0, len(text), width)] or [""]
 
 
+def _applicant(application) -> str:
+    """The applicant as documents name them: the name, and the ID number masked."""
+    applicant = application.applicant
+    name = applicant.real_name or applicant.username
+    return f"{name}（身份证 {mask(applicant.id_number)}）" if applicant.id_number else name
+
+
 def _date(value) -> str:
     return f"{timezone.localtime(value):%Y年%m月%d日}" if value else "—"
 
@@ -111,7 +120,7 @@ def receipt_pdf(application) -> bytes:
     lines = [
         ("受理编号", application.number or ""),
         ("一件事", application.bundle.name),
-        ("申请人", application.applicant.real_name or application.applicant.username),
+        ("申请人", _applicant(application)),
         ("受理时间", _date(application.submitted_at)),
         (
             "承诺办结",
@@ -142,7 +151,7 @@ def completion_notice_pdf(application) -> bytes:
     lines = [
         ("受理编号", application.number or ""),
         ("一件事", application.bundle.name),
-        ("申请人", application.applicant.real_name or application.applicant.username),
+        ("申请人", _applicant(application)),
         ("办理结果", application.get_status_display()),
         ("办结时间", _date(application.finished_at)),
     ]

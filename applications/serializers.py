@@ -1,7 +1,11 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .models import Application, Event, SubTask, Upload
+from bundles.services import chosen_bundle_items, form_specs
+from privacy import policy
+
+from . import department_view
+from .models import Application, ApplicationStatus, Event, SubTask, Upload
 
 
 class ItemRefSerializer(serializers.Serializer):
@@ -73,6 +77,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
     events = EventSerializer(many=True, read_only=True)
     uploads = UploadSerializer(many=True, read_only=True)
     enterprise = serializers.SerializerMethodField()
+    form = serializers.SerializerMethodField()
 
     class Meta:
         model = Application
@@ -97,6 +102,14 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "events",
             "uploads",
         ]
+
+    def get_form(self, application) -> dict:
+        # The applicant edits a draft with every value in full; once it is submitted the
+        # answers are shown with identifiers masked, like everywhere else.
+        if application.status == ApplicationStatus.DRAFT:
+            return application.form
+        specs = form_specs(chosen_bundle_items(application.bundle, application.chosen_items))
+        return policy.masked_form(specs, application.form)
 
     def get_enterprise(self, application) -> dict | None:
         enterprise = application.acting_for
@@ -188,11 +201,17 @@ class StaffSubTaskSerializer(SubTaskSerializer):
             "id": application.pk,
             "number": application.number,
             "bundle": application.bundle.code,
-            "applicant": application.applicant.real_name,
+            "applicant": department_view.applicant_summary(subtask),
             "submitted_at": application.submitted_at,
         }
 
     def get_form(self, subtask) -> dict:
-        # A department sees only the fields its own item needs.
-        keys = {field.key for field in subtask.item.fields.all()}
-        return {k: v for k, v in subtask.application.form.items() if k in keys}
+        # Only what the item needs, identifiers masked: POST …/reveal/ shows one, recorded.
+        return department_view.staff_form(subtask)
+
+
+class RevealSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        max_length=200,
+        help_text=_("要完整显示的字段，如 mother.id_number 或 enterprise.shareholders.0.id_number"),
+    )

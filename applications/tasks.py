@@ -44,7 +44,7 @@ def poll_subtask(subtask_id: int) -> None:
     if not connector.polls:
         return
     try:
-        report = connector.fetch(services.case_order(subtask), subtask.case_ref)
+        report = connector.fetch(services.polling_order(subtask), subtask.case_ref)
     except (connectors.TransientError, connectors.PermanentError) as exc:
         log.info("poll of sub-task %s failed: %s", subtask_id, exc)
         return

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
@@ -12,10 +11,11 @@ from django.views.decorators.http import require_POST
 from bundles.diagram import Node, svg
 from bundles.models import MaterialType
 from feedback.models import Rating
+from portal.throttling import rate_limited
 
-from . import services
+from . import department_view, services
 from .documents import certificate_pdf, receipt_pdf
-from .models import OPEN_APPLICATION, Application, SubTask, Upload
+from .models import OPEN_APPLICATION, Application, SubTask
 from .models import ApplicationStatus as A
 from .models import SubTaskStatus as S
 
@@ -99,6 +99,7 @@ def application_detail(request, pk):
 
 @login_required
 @require_POST
+@rate_limited("uploads")
 def supplement(request, pk):
     """Upload what a department asked for, and let the waiting parts resume."""
     application = _own(request, pk)
@@ -124,6 +125,7 @@ def supplement(request, pk):
 
 @login_required
 @require_POST
+@rate_limited("uploads")
 def upload_pending(request, pk):
     """容缺受理: supply online a material the window accepted as missing."""
     application = _own(request, pk)
@@ -180,15 +182,17 @@ def certificate(request, pk, subtask_id):
 
 @login_required
 def download_upload(request, pk):
-    """An uploaded material, for its applicant and for staff of the departments handling it."""
-    visible = Q(application__applicant=request.user)
-    if request.user.is_superuser:
-        visible = Q()
-    else:
-        visible |= Q(application__subtasks__department__in=request.user.departments.all())
-    upload = Upload.objects.filter(visible, pk=pk).distinct().first()
+    """An uploaded material: for its applicant, and for staff of a department whose item asks
+    for it once the part has reached them (each such download is recorded)."""
+    upload = (
+        department_view.uploads_visible_to(request.user)
+        .select_related("material", "application")
+        .filter(pk=pk)
+        .first()
+    )
     if upload is None:
         raise Http404
+    department_view.record_download(upload, request.user)
     response = FileResponse(upload.file.open("rb"), content_type=upload.content_type)
     response["Content-Disposition"] = f'attachment; filename="upload-{upload.pk}"'
     response["X-Content-Type-Options"] = "nosniff"

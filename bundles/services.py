@@ -54,6 +54,13 @@ def form_specs(bundle_items: list[BundleItem], required_items=None) -> list[Fiel
     return [replace(f.spec(), required=f.key in needed) for f in ordered]
 
 
+def item_specs(item) -> list[FieldSpec]:
+    """The fields one service item needs, in the dictionary's order: what its department
+    may see of an application."""
+    fields = sorted(item.fields.all(), key=lambda f: (f.position, f.key))
+    return [f.spec() for f in fields]
+
+
 def bundle_form_schema(bundle: Bundle) -> dict:
     """JSON Schema of the bundle's one form; fields only optional items need are optional."""
     bundle_items = bundle.bundle_items()
@@ -125,6 +132,7 @@ def new_draft_version(bundle: Bundle) -> Bundle:
                     "source",
                     "savings",
                     "delivery_options",
+                    "founding_item_code",
                 )
             },
         )

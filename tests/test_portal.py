@@ -7,14 +7,16 @@ import re
 import pytest
 import time_machine
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from applications import services
 from applications.models import Application, SubTask
 from feedback.models import FollowUp
 from notifications.models import Delivery, Message
+from privacy.models import Disclosure
 
-from .helpers import PDF, api_client, apply_newborn
+from .helpers import PDF, api_client, apply_newborn, without_csrf
 
 pytestmark = pytest.mark.django_db
 
@@ -72,8 +74,24 @@ def test_uploads_are_served_to_their_owner_and_the_departments_handling_them(cli
     response = client.get(f"/uploads/{upload.pk}/")
     assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
     assert response["X-Content-Type-Options"] == "nosniff"
-    client.force_login(_staff("police"))
+    assert not Disclosure.objects.exists()  # the applicant's own download is not recorded
+    # The health commission's part (it asks for the parents' ID cards) has reached it.
+    health = _staff("health")
+    client.force_login(health)
     assert client.get(f"/uploads/{upload.pk}/").status_code == 200
+    seen = Disclosure.objects.get()
+    assert (seen.channel, seen.user, seen.field) == ("upload", health, upload.material.code)
+    # The police's item does not ask for them.
+    client.force_login(_staff("police"))
+    assert client.get(f"/uploads/{upload.pk}/").status_code == 404
+    # The child's photo is for the social security card, whose part has not reached hrss yet.
+    photo = submitted.uploads.get(material__code="child_photo")
+    card = submitted.subtasks.get(item__code="social_security_card")
+    client.force_login(_staff("hrss"))
+    assert card.status == "waiting"
+    assert client.get(f"/uploads/{photo.pk}/").status_code == 404
+    SubTask.objects.filter(pk=card.pk).update(status="dispatched")  # set-up: it has arrived
+    assert client.get(f"/uploads/{photo.pk}/").status_code == 200
     client.force_login(_staff("tax"))
     assert client.get(f"/uploads/{upload.pk}/").status_code == 404
 
@@ -141,23 +159,59 @@ def test_main_pages_weigh_under_150_kb_and_name_no_outside_host(
         assert not OUTSIDE.search(html.decode()), url
 
 
-def test_repeated_failed_logins_lock_the_account_for_a_while(client, citizen, settings):
-    settings.LOGIN_MAX_FAILURES = 3
+def test_repeated_failed_logins_lock_the_account_for_that_address_only(client, citizen, settings):
+    settings.AXES_FAILURE_LIMIT = 3
     for _attempt in range(3):
         client.post("/accounts/login/", {"username": "citizen", "password": "wrong"})
     response = client.post(
         "/accounts/login/", {"username": "citizen", "password": "Pass-word-2026"}
     )
-    assert "已暂时锁定" in response.content.decode()
+    assert response.status_code == 429 and "登录失败次数过多" in response.content.decode()
+    # The API counts and refuses alike.
     token = api_client().post(
         "/api/v1/auth/token/", {"username": "citizen", "password": "Pass-word-2026"}, format="json"
     )
-    assert token.status_code == 400
+    assert token.status_code == 429
+    # From another address the account is not locked: nobody can lock a clerk out at will.
+    elsewhere = Client(REMOTE_ADDR="10.1.2.3")
+    assert (
+        elsewhere.post(
+            "/accounts/login/", {"username": "citizen", "password": "Pass-word-2026"}
+        ).status_code
+        == 302
+    )
     with time_machine.travel(datetime.timedelta(minutes=settings.LOGIN_LOCK_MINUTES + 1)):
         response = client.post(
             "/accounts/login/", {"username": "citizen", "password": "Pass-word-2026"}
         )
         assert response.status_code == 302
+
+
+def test_the_lockout_says_nothing_of_whether_an_account_exists(client, citizen, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    answers = []
+    for username in ("citizen", "nobody-has-this-name"):
+        for _attempt in range(3):
+            response = client.post("/accounts/login/", {"username": username, "password": "x"})
+        answers.append((response.status_code, without_csrf(response.content.decode())))
+    assert answers[0] == answers[1] and answers[0][0] == 429
+
+
+def test_a_successful_api_login_resets_the_count(client, citizen, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    api = api_client()
+    for _round in range(3):
+        for _attempt in range(2):
+            wrong = api.post(
+                "/api/v1/auth/token/", {"username": "citizen", "password": "x"}, format="json"
+            )
+            assert wrong.status_code == 400
+        right = api.post(
+            "/api/v1/auth/token/",
+            {"username": "citizen", "password": "Pass-word-2026"},
+            format="json",
+        )
+        assert right.status_code == 200, right.content
 
 
 def test_sessions_end_after_30_minutes_idle(client, citizen):

@@ -14,10 +14,21 @@ from applications import services
 from applications.models import Application, SubTask
 from departments.models import Department
 from notifications.models import Message
-from workbench.models import DisclosureLog, RejectionReason
+from privacy.models import Disclosure
+from workbench.models import RejectionReason
 from workdays.calendar import add_working_days
 
-from .helpers import NEWBORN_FORM, PASSWORD, PDF, PNG, api_client, apply_newborn
+from .helpers import (
+    NEWBORN_FORM,
+    PASSWORD,
+    PDF,
+    PNG,
+    api_client,
+    apply_newborn,
+    register_with_code,
+    sms_code,
+    without_csrf,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +155,7 @@ def test_personal_data_is_masked_and_every_full_view_is_recorded(client, manual,
     assert "contact.mobile" not in page and "13800138000" not in page  # not this item's field
     page = client.post(f"/staff/subtasks/{household.pk}/reveal/", {"field": "mother.id_number"})
     assert mother_id in page.content.decode()
-    log = DisclosureLog.objects.get()
+    log = Disclosure.objects.get(channel="web")
     assert (log.user, log.field, log.subtask_id) == (police, "mother.id_number", household.pk)
     assert (
         client.post(f"/staff/subtasks/{household.pk}/reveal/", {"field": "child.name"}).status_code
@@ -209,18 +220,23 @@ def test_a_walk_in_with_a_material_to_follow_and_the_citizen_supplying_it(client
          "parents_id_cards": ids, "child_photo": photo},
     )  # fmt: skip
     assert response.status_code == 302, response.content.decode()[:2000]
-    application = Application.objects.get(applicant__id_number="330106199208150042")
+    application = Application.objects.get(
+        applicant=User.objects.with_id_number("330106199208150042").get()
+    )
+    assert "330106199208150042" not in application.applicant.username
     assert application.filed_by == clerk and application.status == "submitted"
     assert application.pending_materials == ["household_register"] and application.pending_due
     assert not application.applicant.has_usable_password()
     # The citizen claims the account online with the same name and number, then supplies it.
+    # The code goes to the mobile recorded at the window.
     client.logout()
-    client.post("/accounts/register/", {
+    register_with_code(client, {
         "username": "zhaosi", "real_name": "赵四", "id_number": "330106199208150042",
         "mobile": "13900001111", "password1": PASSWORD, "password2": PASSWORD,
         "account_type": "individual",
     })  # fmt: skip
-    client.login(username="zhaosi", password=PASSWORD)
+    assert User.objects.get(username="zhaosi").pk == application.applicant_id
+    client.force_login(User.objects.get(username="zhaosi"))
     page = client.get(f"/applications/{application.pk}/").content.decode()
     assert "待补交的材料" in page
     register = io.BytesIO(PDF)
@@ -325,11 +341,9 @@ def test_staff_record_the_tracking_number_of_a_mailed_result(client, manual, cit
     assert "SF1234567890" in client.get(f"/applications/{application.pk}/").content.decode()
 
 
-def test_a_window_account_is_taken_over_only_with_the_same_name_and_mobile(client, manual):
-    walk_in = User(
-        username="id330106199208150042", real_name="赵四", id_number="330106199208150042",
-        mobile="13900001111",
-    )  # fmt: skip
+def test_a_window_account_is_taken_over_only_with_the_code_sent_to_its_mobile(client, manual):
+    walk_in = User(real_name="赵四", id_number="330106199208150042", mobile="13900001111")
+    walk_in.username = "w-walk-in"
     walk_in.set_unusable_password()
     walk_in.save()
     form = {
@@ -337,12 +351,28 @@ def test_a_window_account_is_taken_over_only_with_the_same_name_and_mobile(clien
         "mobile": "13700000000", "password1": PASSWORD, "password2": PASSWORD,
         "account_type": "individual",
     }  # fmt: skip
-    response = client.post("/accounts/register/", form)
-    assert (
-        response.status_code == 400
-        and "手机号码与在窗口登记的号码不一致" in response.content.decode()
-    )
+    # A stranger who knows the name and number but not the mobile gets the same answer as
+    # anyone — and no code, so the account stays the walk-in's.
+    answers = {}
+    for mobile in ("13700000000", "13900001111", "13600000000"):
+        name = "赵四" if mobile != "13600000000" else "赵五"
+        response = client.post("/accounts/register/", form | {"mobile": mobile, "real_name": name})
+        assert response.status_code == 302
+        page = without_csrf(client.get(response["Location"]).content.decode())
+        answers[mobile] = page.replace(mobile[:3] + "****" + mobile[-4:], "MOBILE")
+    assert len(set(answers.values())) == 1
+    assert sms_code("13700000000") is None and sms_code("13600000000") is None
+    response = client.post("/accounts/register/verify/", {"code": "123456"})
+    assert response.status_code == 400 and "验证码不正确" in response.content.decode()
     assert not User.objects.filter(username="stranger").exists()
+    assert not User.objects.get(pk=walk_in.pk).has_usable_password()
+    # Guessing has a limit: after five wrong codes even the right one is refused.
+    client.post("/accounts/register/", form | {"mobile": "13900001111"})
+    for _attempt in range(5):
+        client.post("/accounts/register/verify/", {"code": "000000"})
+    right = sms_code("13900001111")
+    assert client.post("/accounts/register/verify/", {"code": right}).status_code == 400
+    assert not User.objects.get(pk=walk_in.pk).has_usable_password()
 
 
 def test_two_parts_awaiting_the_applicant_at_once_stop_the_application_clock_once(manual, citizen):

@@ -1,4 +1,4 @@
-"""Window staff's work: their departments' queue, claiming, masked personal data, walk-ins."""
+"""Window staff's work: their departments' queue and claiming."""
 
 import datetime
 
@@ -9,25 +9,11 @@ from django.utils.translation import gettext as _
 
 from applications import services as application_services
 from applications.models import OPEN_SUBTASK, WORKLIST, SubTask
-from applications.services import ActionNotAllowed, ApplicationInvalid
-from bundles.services import form_specs
+from applications.services import ActionNotAllowed
 from workdays.calendar import CalendarUnavailable, add_working_days
 
-from .models import DisclosureLog
-
-#: Kinds of field shown masked until a member of staff asks, and the asking is recorded.
-MASKED_TYPES = {"id_number", "mobile", "bank_account"}
 #: A sub-task is "due soon" when its deadline is at most this many working days away.
 DUE_SOON_DAYS = 2
-
-
-def mask(value: str) -> str:
-    """110101********002X, 138****8000, 6222***********0123: enough to compare, not to use."""
-    value = str(value)
-    if len(value) <= 7:
-        return "*" * len(value)
-    keep_head = 6 if len(value) == 18 else 3
-    return value[:keep_head] + "*" * (len(value) - keep_head - 4) + value[-4:]
 
 
 def due_soon_date(today: datetime.date | None = None) -> datetime.date:
@@ -72,42 +58,6 @@ def claim(subtask_id: int, user) -> SubTask:
         SubTask.objects.filter(pk=subtask.pk).update(claimed_by=user, claimed_at=timezone.now())
     subtask.claimed_by = user
     return subtask
-
-
-def item_fields(subtask: SubTask) -> list[dict]:
-    """The answers this item needs, and only those; personal identifiers masked."""
-    specs = form_specs([_Placed(subtask)])
-    rows = []
-    for spec in specs:
-        value = subtask.application.form.get(spec.key)
-        masked = spec.type in MASKED_TYPES and value not in (None, "")
-        rows.append(
-            {
-                "key": spec.key,
-                "label": spec.label,
-                "type": spec.type,
-                "value": mask(value) if masked else value,
-                "masked": masked,
-            }
-        )
-    return rows
-
-
-class _Placed:
-    """Just enough of a BundleItem for ``form_specs``: the sub-task's item, required."""
-
-    def __init__(self, subtask):
-        self.pk = subtask.pk
-        self.item = subtask.item
-
-
-def disclose(subtask: SubTask, user, key: str) -> str:
-    """Show one identifier in full, and record who saw it, when."""
-    fields = {row["key"]: row for row in item_fields(subtask)}
-    if key not in fields or not fields[key]["masked"]:
-        raise ApplicationInvalid({"field": [_("本事项没有此字段。")]})
-    DisclosureLog.objects.create(user=user, subtask=subtask, field=key)
-    return subtask.application.form[key]
 
 
 def staff_can_see_application(user, application) -> bool:

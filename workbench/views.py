@@ -1,5 +1,6 @@
 """Window staff pages: the worklist, one sub-task and its actions, receipts, walk-ins."""
 
+import uuid
 from functools import wraps
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.validators import clean_mobile, clean_resident_id
+from applications import department_view
 from applications import services as application_services
 from applications.documents import completion_notice_pdf, receipt_pdf
 from applications.models import Application, SubTask
@@ -24,6 +26,7 @@ from applications.views import flash
 from bundles import webforms
 from bundles.models import Bundle
 from bundles.services import ChoiceError, chosen_bundle_items, form_specs, materials_of
+from privacy.models import Disclosure
 
 from . import services
 from .models import RejectionReason
@@ -85,11 +88,13 @@ def subtask_detail(request, pk, revealed=None):
         {
             "subtask": subtask,
             "application": application,
-            "fields": services.item_fields(subtask),
-            "revealed": revealed or {},
-            "uploads": application.uploads.filter(material__code__in=materials).select_related(
-                "material"
-            ),
+            "fields": department_view.staff_rows(subtask),
+            "applicant": department_view.applicant_summary(subtask),
+            "revealed_path": next(iter(revealed or {}), ""),
+            "revealed_value": next(iter((revealed or {}).values()), ""),
+            "uploads": department_view.uploads_visible_to(request.user)
+            .filter(application=application, material__code__in=materials)
+            .select_related("material"),
             "item_materials": subtask.item.materials.all(),
             "events": application.events.select_related("subtask__item", "user").order_by(
                 "at", "id"
@@ -120,12 +125,12 @@ def claim(request, pk):
 @require_POST
 def reveal(request, pk):
     subtask = _subtask(request, pk)
-    key = request.POST.get("field", "")
+    path = request.POST.get("field", "")
     try:
-        value = services.disclose(subtask, request.user, key)
-    except ApplicationInvalid:
+        value = department_view.reveal(subtask, request.user, path, Disclosure.Channel.WEB)
+    except department_view.NotAnIdentifier:
         raise PermissionDenied from None
-    return subtask_detail(request, pk, revealed={key: value})
+    return subtask_detail(request, pk, revealed={path: value})
 
 
 @staff_required
@@ -287,7 +292,8 @@ def walk_in(request, code=None):
 
 def _citizen_at_window(person) -> User:
     """The citizen by their ID number, or a new account without a password for them: they
-    claim it by registering online with the same name and number."""
+    claim it by registering online with the same name, number and mobile, and the code texted
+    to that mobile."""
     errors = {}
     if not person["real_name"]:
         errors["person.real_name"] = [_("请填写申请人姓名。")]
@@ -301,10 +307,11 @@ def _citizen_at_window(person) -> User:
         errors["person.mobile"] = exc.messages
     if errors:
         raise ApplicationInvalid(errors)
-    citizen = User.objects.filter(id_number=person["id_number"]).first()
+    citizen = User.objects.with_id_number(person["id_number"]).first()
     if citizen is None:
         citizen = User(
-            username=f"id{person['id_number']}",
+            # A name that tells nothing of the person: never the ID number.
+            username=f"w{uuid.uuid4().hex[:16]}",
             real_name=person["real_name"],
             id_number=person["id_number"],
             mobile=person["mobile"],
