@@ -2,26 +2,71 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Enterprise, User
+from .models import Enterprise, Mandate, User, Verification
+
+
+class MandateInline(admin.TabularInline):
+    """Mandates are proven through the portal (legal representative, window, founding); the
+    admin shows them and may revoke one, but does not make one up."""
+
+    model = Mandate
+    fk_name = "agent"
+    extra = 0
+    can_delete = False
+    fields = ["enterprise", "status", "proof", "note", "requested_at", "decided_at", "decided_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ["username", "real_name", "mobile", "is_staff", "is_superuser"]
     search_fields = ["username", "real_name", "mobile"]
-    filter_horizontal = ["departments", "enterprises", "groups", "user_permissions"]
-    readonly_fields = ["failed_logins", "locked_until"]
+    filter_horizontal = ["departments", "groups", "user_permissions"]
+    inlines = [MandateInline]
     fieldsets = [
         *BaseUserAdmin.fieldsets,
         (
-            _("实名信息、企业与所属部门"),
-            {"fields": ["real_name", "id_number", "mobile", "enterprises", "departments"]},
+            _("实名信息与所属部门"),
+            {"fields": ["real_name", "id_number", "mobile", "departments"]},
         ),
-        (_("登录锁定"), {"fields": ["failed_logins", "locked_until"]}),
     ]
 
 
 @admin.register(Enterprise)
 class EnterpriseAdmin(admin.ModelAdmin):
-    list_display = ["credit_code", "name"]
+    list_display = ["credit_code", "name", "legal_rep_name"]
     search_fields = ["credit_code", "name"]
+    fields = ["credit_code", "name", "legal_rep_name", "legal_rep_id_number"]
+
+
+@admin.register(Mandate)
+class MandateAdmin(admin.ModelAdmin):
+    list_display = ["agent", "enterprise", "status", "proof", "requested_at", "decided_at"]
+    list_filter = ["status", "proof"]
+    search_fields = ["enterprise__credit_code", "enterprise__name", "agent__real_name"]
+    readonly_fields = [
+        "agent", "enterprise", "status", "proof", "note", "requested_at", "decided_at",
+        "decided_by",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Verification)
+class VerificationAdmin(admin.ModelAdmin):
+    """SMS verifications under way or done, for support; the data they carry is not shown."""
+
+    list_display = ["created_at", "purpose", "claims", "attempts", "expires_at", "used_at"]
+    list_filter = ["purpose"]
+    fields = ["purpose", "claims", "attempts", "created_at", "expires_at", "used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("账户")
 
     def ready(self):
-        from . import lockout  # noqa: F401  (connects the login signals)
+        pass

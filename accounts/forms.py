@@ -1,37 +1,23 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from .lockout import locked
-from .models import Enterprise, User
+from .models import User
 from .validators import clean_credit_code, clean_mobile, clean_resident_id
 
 
 class LoginForm(AuthenticationForm):
-    """Django's login form, saying plainly when an account is locked."""
-
-    def clean(self):
-        username = self.cleaned_data.get("username")
-        user = User.objects.filter(username=username).first() if username else None
-        if user is not None and locked(user):
-            minutes = max(1, int((user.locked_until - timezone.now()).total_seconds() // 60) + 1)
-            raise ValidationError(
-                ngettext(
-                    "连续多次登录失败，账户已暂时锁定，请 %(m)d 分钟后再试。",
-                    "连续多次登录失败，账户已暂时锁定，请 %(m)d 分钟后再试。",
-                    minutes,
-                )
-                % {"m": minutes},
-                code="locked",
-            )
-        return super().clean()
+    """Django's login form; repeated failures are counted and locked by django-axes."""
 
 
 class RegistrationForm(UserCreationForm):
-    """Real-name registration; a business user also names the enterprise they act for."""
+    """Real-name registration; a business user also names the enterprise they act for.
+
+    A valid form opens nothing yet: a code sent by SMS completes it (accounts.services), so
+    that what the form says of an ID number is the same whoever holds it.
+    """
 
     real_name = forms.CharField(label=_("真实姓名"), max_length=64)
     id_number = forms.CharField(label=_("居民身份证号码"), max_length=18)
@@ -54,14 +40,15 @@ class RegistrationForm(UserCreationForm):
         return self.cleaned_data["real_name"].strip()
 
     def clean_id_number(self):
-        value = clean_resident_id(self.cleaned_data["id_number"])
-        existing = User.objects.filter(id_number=value).first()
-        if existing is not None and existing.has_usable_password():
-            raise ValidationError(_("该身份证号码已注册，请直接登录。"))
-        return value
+        return clean_resident_id(self.cleaned_data["id_number"])
 
     def clean_mobile(self):
         return clean_mobile(self.cleaned_data["mobile"])
+
+    def validate_unique(self):
+        # The ID number is not checked against other accounts here: whatever it matches, the
+        # answer must be the same (see accounts.services.start_registration).
+        pass
 
     def clean(self):
         data = super().clean()
@@ -76,23 +63,37 @@ class RegistrationForm(UserCreationForm):
                     self.add_error("credit_code", exc)
             if not data.get("enterprise_name", "").strip():
                 self.add_error("enterprise_name", _("请填写企业名称。"))
-        # A citizen served at a window has an account without a password: registering online
-        # with the same name and number takes it over, with its applications.
-        existing = User.objects.filter(id_number=data.get("id_number") or "-").first()
-        if existing is not None:
-            if existing.real_name != data.get("real_name"):
-                self.add_error("real_name", _("姓名与该身份证号码在窗口登记的姓名不一致。"))
-            if existing.mobile and existing.mobile != data.get("mobile"):
-                self.add_error("mobile", _("手机号码与在窗口登记的号码不一致。"))
-            self.instance = existing
+        else:
+            data["credit_code"] = data["enterprise_name"] = ""
         return data
 
-    def save(self, commit=True):
-        user = super().save(commit=commit)
-        if commit and self.cleaned_data.get("account_type") == "enterprise":
-            enterprise, _created = Enterprise.objects.get_or_create(
-                credit_code=self.cleaned_data["credit_code"],
-                defaults={"name": self.cleaned_data["enterprise_name"].strip()},
-            )
-            user.enterprises.add(enterprise)
-        return user
+    def registration_data(self) -> dict:
+        """What completing the registration needs; the password only as its hash."""
+        data = self.cleaned_data
+        return {
+            "username": data["username"],
+            "password_hash": make_password(data["password1"]),
+            "real_name": data["real_name"],
+            "id_number": data["id_number"],
+            "mobile": data["mobile"],
+            "email": data.get("email") or "",
+            "credit_code": data.get("credit_code") or "",
+            "enterprise_name": (data.get("enterprise_name") or "").strip(),
+        }
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("短信验证码"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+
+class MandateRequestForm(forms.Form):
+    credit_code = forms.CharField(label=_("企业统一社会信用代码"), max_length=18)
+    enterprise_name = forms.CharField(label=_("企业名称"), max_length=100)
+
+    def clean_credit_code(self):
+        return clean_credit_code(self.cleaned_data["credit_code"])

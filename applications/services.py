@@ -17,12 +17,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed
 
+from accounts import services as account_services
+from accounts.models import Mandate
 from accounts.validators import clean_mobile
 from bundles import dag as dag_utils
 from bundles.fieldtypes import clean_form
-from bundles.models import Bundle, MaterialType
+from bundles.models import FOUNDING_RESULT, Bundle, MaterialType
 from bundles.services import (
     ChoiceError,
     application_dag,
@@ -34,7 +37,7 @@ from departments import connectors
 from departments.connectors import CaseOrder, CaseReport, PermanentError, TransientError
 from workdays import calendar
 
-from . import engine
+from . import department_view, engine
 from .models import (
     AT_DEPARTMENT,
     OPEN_SUBTASK,
@@ -139,19 +142,37 @@ def create_application(
 
 
 def _enterprise_for(user, bundle, credit_code):
-    if bundle.audience != Bundle.Audience.ENTERPRISE:
+    """The enterprise ``user`` files ``bundle`` for: one they have a proven mandate for.
+
+    A bundle that founds an enterprise is filed by its founder as an individual; the mandate
+    is made when the licence is issued.
+    """
+    if bundle.audience != Bundle.Audience.ENTERPRISE or bundle.founding_item_code:
         return None, {}
-    enterprises = list(user.enterprises.all())
+    mandates = list(user.mandates.select_related("enterprise"))
+    proven = [m.enterprise for m in mandates if m.status == Mandate.Status.VERIFIED]
+    pending = [m.enterprise for m in mandates if m.status == Mandate.Status.PENDING]
     if credit_code:
-        chosen = [e for e in enterprises if e.credit_code == str(credit_code).strip().upper()]
-        if not chosen:
-            return None, {"enterprise": [_("您不是该企业的经办人，请先在账户中绑定企业。")]}
-        return chosen[0], {}
-    if len(enterprises) == 1:
-        return enterprises[0], {}
-    if not enterprises:
-        return None, {"enterprise": [_("企业事项须以企业身份办理：请先在账户中绑定企业。")]}
-    return None, {"enterprise": [_("您代表多个企业，请选择以哪个企业的名义办理。")]}
+        code = str(credit_code).strip().upper()
+        chosen = [e for e in proven if e.credit_code == code]
+        if chosen:
+            return chosen[0], {}
+        if any(e.credit_code == code for e in pending):
+            return None, {"enterprise": [MANDATE_PENDING]}
+        return None, {"enterprise": [_("您不是该企业的经办人，请先在“我的账户”中申请代表该企业。")]}
+    if len(proven) == 1:
+        return proven[0], {}
+    if proven:
+        return None, {"enterprise": [_("您代表多个企业，请选择以哪个企业的名义办理。")]}
+    if pending:
+        return None, {"enterprise": [MANDATE_PENDING]}
+    return None, {"enterprise": [_("企业事项须以企业身份办理：请先在“我的账户”中申请代表企业。")]}
+
+
+MANDATE_PENDING = gettext_lazy(
+    "您与该企业的经办关系尚待确认，暂不能以企业名义办理：请企业登记的法定代表人在线确认，"
+    "或携营业执照原件和授权委托书到市场监管窗口核验。"
+)
 
 
 def _clean_delivery(delivery, offered=()) -> tuple[dict, dict[str, list[str]]]:
@@ -235,6 +256,13 @@ def _submit_locked(application: Application, actor_user) -> None:
     bundle = application.bundle
     if bundle.state != Bundle.State.PUBLISHED:
         raise ActionNotAllowed(_("该一件事已下架，不再受理新的申请。"))
+    if (
+        application.acting_for_id
+        and not application.applicant.mandates.filter(
+            enterprise_id=application.acting_for_id, status=Mandate.Status.VERIFIED
+        ).exists()
+    ):
+        raise ActionNotAllowed(MANDATE_PENDING)
     try:
         bundle_items = chosen_bundle_items(bundle, application.chosen_items)
     except ChoiceError as exc:
@@ -539,9 +567,28 @@ def dispatch(subtask_id: int) -> DispatchOutcome:
 
 
 def case_order(subtask: SubTask) -> CaseOrder:
+    """The case as sent to the department system: only what its item needs (the sending is
+    recorded as a full view of each identifier in it)."""
+    applicant = subtask.application.applicant
+    return replace(
+        polling_order(subtask),
+        applicant={
+            "name": applicant.real_name,
+            "id_number": applicant.id_number,
+            "mobile": applicant.mobile,
+        },
+        form=department_view.case_order_form(subtask),
+        inputs=subtask.inputs,
+        results=[
+            {"key": spec.key, "label": spec.label, "type": spec.type}
+            for spec in subtask.item.result_specs()
+        ],
+    )
+
+
+def polling_order(subtask: SubTask) -> CaseOrder:
+    """Where and how to reach the department about this part, with no personal data."""
     department = subtask.department
-    application = subtask.application
-    applicant = application.applicant
     return CaseOrder(
         department_code=department.code,
         base_url=department.base_url,
@@ -549,14 +596,10 @@ def case_order(subtask: SubTask) -> CaseOrder:
         idempotency_key=str(subtask.idempotency_key),
         item_code=subtask.item.code,
         item_name=subtask.item.name,
-        application_number=application.number or "",
-        applicant={
-            "name": applicant.real_name,
-            "id_number": applicant.id_number,
-            "mobile": applicant.mobile,
-        },
-        form=application.form,
-        inputs=subtask.inputs,
+        application_number=subtask.application.number or "",
+        applicant={},
+        form={},
+        inputs={},
         callback_url=f"{settings.PORTAL_BASE_URL}/api/v1/departments/{department.code}/callbacks/",
     )
 
@@ -615,6 +658,16 @@ def apply_department_report(subtask_id: int, report: CaseReport) -> bool:
             )
             return False
         steps = _steps_towards(subtask.status, report.status)
+        outputs, problems = checked_results(subtask.item, report.outputs)
+        if "approve" in steps and problems:
+            # Approved without what the item must issue: staff take it over at the window.
+            why = _("部门业务系统报告办结，但办理结果不完整：%(p)s") % {
+                "p": "；".join(m for messages in problems.values() for m in messages)
+            }
+            if subtask.status == S.READY:
+                _move(subtask, "dispatch", Actor.DEPARTMENT, None, "", case_ref=report.case_ref)
+            _move(subtask, "fail", Actor.ENGINE, None, why, error=why[:2000])
+            return True
         if subtask.status == S.READY:
             subtask.attempts += 1
         for step in steps:
@@ -622,11 +675,13 @@ def apply_department_report(subtask_id: int, report: CaseReport) -> bool:
             if step == "dispatch":
                 kwargs = {"case_ref": report.case_ref}
             elif step == "approve":
-                kwargs = {"outputs": report.outputs}
+                kwargs = {"outputs": outputs}
             elif step == "reject":
                 kwargs = {"reason": report.reason or _("部门未说明理由。")}
             why = report.reason if step == "reject" else ""
             _move(subtask, step, Actor.DEPARTMENT, None, why, **kwargs)
+            if step == "approve":
+                _issued(subtask)
         subtask.polled_at = timezone.now()
         subtask.save(update_fields=["polled_at", "updated_at"])
         if steps:
@@ -696,10 +751,14 @@ def staff_action(
     with transaction.atomic():
         application = _lock(application_id)
         subtask = application.subtasks.select_related("item", "department").get(pk=subtask_id)
+        subtask.application = application
         if subtask.handling != "manual":
             raise ActionNotAllowed(_("本事项由部门业务系统办理，窗口不能直接操作。"))
         kwargs = {"reason": reason} if method in ("reject", "request_supplement") else {}
         if method == "approve":
+            outputs, problems = checked_results(subtask.item, outputs)
+            if problems:
+                raise ApplicationInvalid(problems)
             kwargs = {"outputs": outputs}
         if method == "request_supplement":
             known = set(subtask.item.materials.values_list("code", flat=True))
@@ -710,8 +769,39 @@ def staff_action(
                 )
             kwargs["materials"] = sorted(set(materials or ()))
         _move(subtask, method, Actor.CLERK, user, reason, **kwargs)
+        if method == "approve":
+            _issued(subtask)
         _advance_locked(application)
     return subtask
+
+
+def checked_results(item, outputs: dict) -> tuple[dict, dict[str, list[str]]]:
+    """``outputs`` with the item's declared results checked like form fields (by the clerk's
+    hand or a department system's report alike); other outputs pass as they are."""
+    specs = item.result_specs()
+    declared = {spec.key for spec in specs}
+    cleaned, problems = clean_form(specs, {k: v for k, v in outputs.items() if k in declared})
+    return (
+        {**{k: v for k, v in outputs.items() if k not in declared}, **cleaned},
+        {f"outputs.{key}": messages for key, messages in problems.items()},
+    )
+
+
+def _issued(subtask: SubTask) -> None:
+    """What an approved item issues beyond its outputs: a founding item's licence makes the
+    new enterprise, and its founder that enterprise's agent."""
+    application = subtask.application
+    if subtask.item.code != application.bundle.founding_item_code:
+        return
+    form = application.form
+    application.acting_for = account_services.found_enterprise(
+        application.applicant,
+        subtask.outputs[FOUNDING_RESULT],
+        name=str(form.get("enterprise.name", "")),
+        legal_rep_name=str(form.get("legal_rep.name", "")),
+        legal_rep_id=str(form.get("legal_rep.id_number", "")),
+    )
+    application.save(update_fields=["acting_for", "updated_at"])
 
 
 def set_tracking_number(application_id: int, user, number: str) -> Application:

@@ -16,6 +16,7 @@ from bundles import webforms
 from bundles.fieldtypes import clean_form
 from bundles.models import Bundle
 from bundles.services import chosen_bundle_items, form_specs, materials_of
+from portal.throttling import rate_limited, throttle, too_many
 
 from . import services
 from .models import Application, DeliveryMethod
@@ -49,6 +50,7 @@ def steps_of(application: Application, bundle_items=None) -> list[Step]:
 
 
 @require_POST
+@rate_limited("applications")
 def start(request, code):
     """Start applying, or resume the draft already begun for this bundle."""
     bundle = get_object_or_404(Bundle.objects.published(), code=code)
@@ -90,6 +92,8 @@ def step(request, pk, slug):
     index = steps.index(current)
     errors: dict[str, list[str]] = {}
     values = dict(application.form)
+    if request.FILES and not throttle("uploads")().allow_request(request, None):
+        return too_many(request, 60)
     if request.method == "POST":
         errors, values = _save(request, application, current)
         if not errors and current.slug == "review":

@@ -47,12 +47,13 @@ MATERIAL_DEFAULTS = {
 }  # fmt: skip
 ITEM_DEFAULTS = {
     "time_limit_days": 5, "before_days": None, "description": "", "fields": [], "materials": [],
+    "results": [],
 }  # fmt: skip
 PLACEMENT_DEFAULTS = {"depends_on": [], "optional": False}
 BUNDLE_DEFAULTS = {
     "version": 1, "life_event": "", "keywords": [], "batch": "", "lead_department": None,
     "state": "published", "description": "", "source": "", "savings": {},
-    "delivery": list(DELIVERY_CHOICES), "eligibility": [],
+    "delivery": list(DELIVERY_CHOICES), "eligibility": [], "founds_enterprise": "",
 }  # fmt: skip
 REQUIRED = {
     "department": ("code", "name"),
@@ -107,6 +108,7 @@ def item_entry(item: ServiceItem) -> dict:
         "description": item.description,
         "fields": sorted(f.key for f in item.fields.all()),
         "materials": sorted(m.code for m in item.materials.all()),
+        "results": list(item.results),
     }
 
 
@@ -125,6 +127,7 @@ def bundle_entry(bundle: Bundle) -> dict:
         "source": bundle.source,
         "savings": dict(bundle.savings),
         "delivery": list(bundle.delivery_options) or list(DELIVERY_CHOICES),
+        "founds_enterprise": bundle.founding_item_code,
         "eligibility": [
             {"rule": r.rule, "field": r.field.key, "value": r.value, "message": r.message}
             for r in bundle.eligibility_rules.select_related("field")
@@ -245,6 +248,11 @@ def _check_bundle(path, data, known, items_seen):
         for material in item.get("materials", []):
             if material not in known["materials"]:
                 raise CatalogueError(path, f"item {name}: unknown material {material!r}", code)
+        try:
+            for result in item.get("results", []):
+                spec_from_dict(result)
+        except (TypeError, ValueError) as exc:
+            raise CatalogueError(path, f"item {name}: results: {exc}", code) from None
         for dep in item.get("depends_on", []):
             if dep not in item_codes:
                 raise CatalogueError(
@@ -256,6 +264,12 @@ def _check_bundle(path, data, known, items_seen):
             raise CatalogueError(
                 path, f"item {name} is defined differently in {Path(first[0]).name}", code
             )
+    if data.get("founds_enterprise") and data["founds_enterprise"] not in item_codes:
+        raise CatalogueError(
+            path,
+            f"founds_enterprise {data['founds_enterprise']!r} is not an item of the bundle",
+            code,
+        )
     cycle = dag_utils.find_cycle({i["code"]: set(i.get("depends_on", [])) for i in data["items"]})
     if cycle:
         raise CatalogueError(path, f"dependency cycle: {' → '.join(cycle)}", code)
@@ -386,6 +400,7 @@ def _load_item(item: dict, report: LoadReport) -> ServiceItem:
     service_item.time_limit_days = wanted["time_limit_days"]
     service_item.before_days = wanted["before_days"]
     service_item.description = wanted["description"]
+    service_item.results = wanted["results"]
     service_item.save()
     service_item.fields.set(FormField.objects.filter(key__in=wanted["fields"]))
     service_item.materials.set(MaterialType.objects.filter(code__in=wanted["materials"]))
@@ -423,6 +438,7 @@ def _load_bundle(path: Path, wanted: dict, report: LoadReport) -> None:
     bundle.source = wanted["source"]
     bundle.savings = wanted["savings"]
     bundle.delivery_options = [] if wanted["delivery"] == DELIVERY_CHOICES else wanted["delivery"]
+    bundle.founding_item_code = wanted["founds_enterprise"]
     bundle.save()
     bundle.items.all().delete()
     for position, item in enumerate(wanted["items"]):

@@ -124,6 +124,17 @@ class ServiceItem(models.Model):
     description = models.TextField(_("说明"), blank=True)
     fields = models.ManyToManyField(FormField, blank=True, verbose_name=_("需要的表单字段"))
     materials = models.ManyToManyField(MaterialType, blank=True, verbose_name=_("需要的材料"))
+    #: What approving the item issues, as plain field definitions (key, label, type, …): a
+    #: clerk cannot approve without them, a department system's report is checked the same way.
+    results = models.JSONField(
+        _("办理结果"),
+        default=list,
+        blank=True,
+        help_text=_(
+            '办结时必须给出的结果，如 [{"key": "credit_code", "label": "统一社会信用代码", '
+            '"type": "credit_code"}]'
+        ),
+    )
 
     class Meta:
         verbose_name = _("政务服务事项")
@@ -132,6 +143,17 @@ class ServiceItem(models.Model):
 
     def __str__(self):
         return f"{self.name}（{self.department}）" if self.department_id else self.name
+
+    def clean(self):
+        try:
+            self.result_specs()
+        except (TypeError, ValueError) as exc:
+            raise ValidationError({"results": str(exc)}) from None
+
+    def result_specs(self) -> list[FieldSpec]:
+        if not isinstance(self.results, list):
+            raise ValueError("results must be a list of field definitions")
+        return [spec_from_dict(entry) for entry in self.results]
 
 
 class BundleQuerySet(models.QuerySet):
@@ -183,6 +205,15 @@ class Bundle(FSMModelMixin, models.Model):
         help_text=_('改革前后对比，如 {"visits": [4, 1], "materials": [9, 2], "days": [32, 5]}'),
     )
     delivery_options = models.JSONField(_("送达方式"), default=list, blank=True)
+    #: For a bundle that founds an enterprise (开办企业, 开办餐饮店…): the item whose approval
+    #: issues the business licence. Its founder applies as an individual and becomes the new
+    #: enterprise's agent when the licence is issued.
+    founding_item_code = models.CharField(
+        _("设立登记事项"),
+        max_length=64,
+        blank=True,
+        help_text=_("本一件事用于设立企业时，填写核发营业执照的事项代码（须有结果 credit_code）。"),
+    )
     state = FSMField(_("状态"), default=State.DRAFT, choices=State.choices, protected=True)
     published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
 
@@ -242,7 +273,26 @@ class Bundle(FSMModelMixin, models.Model):
 
     def problems(self) -> list[str]:
         """What stops this bundle from running, in words an administrator can act on."""
-        return bundle_problems([(bi.item, list(bi.depends_on.all())) for bi in self.bundle_items()])
+        bundle_items = self.bundle_items()
+        problems = bundle_problems([(bi.item, list(bi.depends_on.all())) for bi in bundle_items])
+        if self.founding_item_code:
+            founding = [bi.item for bi in bundle_items if bi.item.code == self.founding_item_code]
+            if not founding or not any(
+                spec.key == FOUNDING_RESULT and spec.type == "credit_code"
+                for spec in founding[0].result_specs()
+            ):
+                problems.append(
+                    _(
+                        "设立登记事项“%(code)s”须在本一件事中，"
+                        "并有类型为统一社会信用代码的结果 %(key)s。"
+                    )
+                    % {"code": self.founding_item_code, "key": FOUNDING_RESULT}
+                )
+        return problems
+
+
+#: The result of the founding item that names the new enterprise.
+FOUNDING_RESULT = "credit_code"
 
 
 def bundle_problems(entries) -> list[str]:

@@ -172,6 +172,39 @@ def certificate_number(department: str, item_code: str, idempotency_key: str) ->
     return f"{department}-{item_code}-{serial:06d}".upper()
 
 
+#: GB 32100: the characters of a unified social credit code and the weights of its check.
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def credit_code(idempotency_key: str) -> str:
+    """A unified social credit code with a right check character, the same for the same case."""
+    digest = int(hashlib.sha256(b"uscc:" + idempotency_key.encode()).hexdigest(), 16)
+    body = "91110000" + "".join(USCC_ALPHABET[(digest >> (5 * i)) % 31] for i in range(9))
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(body, USCC_WEIGHTS, strict=True))
+    return body + USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def resident_id(idempotency_key: str, born) -> str:
+    """A GB 11643 resident ID number with a right check digit, the same for the same case."""
+    serial = int(hashlib.sha256(b"rid:" + idempotency_key.encode()).hexdigest(), 16) % 1000
+    body = f"110101{born:%Y%m%d}{serial:03d}"
+    total = sum(int(c) * (2 ** (17 - i) % 11) for i, c in enumerate(body))
+    return body + "10X98765432"[total % 11]
+
+
+def result_value(kind: str, idempotency_key: str, issued) -> Any:
+    """A plausible value of ``kind`` (a portal field type) for a declared result."""
+    serial = int(hashlib.sha256(b"result:" + idempotency_key.encode()).hexdigest(), 16)
+    return {
+        "credit_code": lambda: credit_code(idempotency_key),
+        "id_number": lambda: resident_id(idempotency_key, issued),
+        "date": issued.isoformat,
+        "number": lambda: serial % 1_000_000,
+        "mobile": lambda: f"139{serial % 10**8:08d}",
+    }.get(kind, lambda: f"R{serial % 10**10:010d}")()
+
+
 @dataclass
 class Case:
     """One case a department has received, with its fate fixed when it was created."""
@@ -208,12 +241,16 @@ class Case:
         if status != "approved":
             return {}
         issued = datetime.fromtimestamp(self.created_at + self.delay, CHINA_TZ).date()
-        return {
+        outputs = {
             "certificate_number": certificate_number(
                 self.department, self.item_code, self.idempotency_key
             ),
             "issued_at": issued.isoformat(),
         }
+        # The results the portal said the item issues, each a valid value of its kind.
+        for result in self.request.get("results") or ():
+            outputs[result["key"]] = result_value(result["type"], self.idempotency_key, issued)
+        return outputs
 
     def body(self, now: float) -> dict[str, Any]:
         """The case as the department API shows it."""
@@ -266,6 +303,14 @@ def parse_create_request(raw: bytes, header_key: str | None) -> dict[str, Any]:
         _optional(payload, name, str, "a string")
     for name in ("applicant", "form", "inputs"):
         _optional(payload, name, dict, "a JSON object")
+    _optional(payload, "results", list, "a list")
+    for result in payload.get("results") or ():
+        if not (
+            isinstance(result, dict)
+            and isinstance(result.get("key"), str)
+            and isinstance(result.get("type"), str)
+        ):
+            raise InvalidRequest("each of results must be an object with key and type", "results")
 
     callback_url = payload.get("callback_url")
     if callback_url and urlsplit(callback_url).scheme not in ("http", "https"):

@@ -7,12 +7,14 @@ from django.views.decorators.http import require_POST
 from applications.models import Application
 from applications.services import ApplicationInvalid, Refused
 from applications.views import flash
+from portal.throttling import rate_limited
 
 from . import services
 
 
 @login_required
 @require_POST
+@rate_limited("reports")
 def rate(request, pk):
     """好差评 of an ended application."""
     application = get_object_or_404(Application, pk=pk, applicant=request.user)
@@ -27,6 +29,7 @@ def rate(request, pk):
 
 
 @login_required
+@rate_limited("reports")
 def report(request):
     """办不成事: say what could not be done; a supervisor answers within a few working days."""
     applications = Application.objects.filter(applicant=request.user).exclude(number=None)

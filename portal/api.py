@@ -4,6 +4,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -33,3 +34,9 @@ def exception_handler(exc, context):
         first = next(iter(errors.values()), [""])[0]
         response.data = {"detail": str(first), "errors": errors}
     return response
+
+
+class Pagination(LimitOffsetPagination):
+    """Every API list: 50 a page by default, never more than 100 whatever ``limit`` asks."""
+
+    max_limit = 100

@@ -5,11 +5,13 @@ nothing set the portal runs on embedded defaults (SQLite and kombu's filesystem 
 that it starts on a bare machine that has only Python.
 """
 
+import datetime
 import os
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +49,24 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY and DEBUG:
     SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105
 
+# --- Personal data at rest -----------------------------------------------------------------
+#: Fernet keys for personal data stored encrypted (privacy.crypto): the first encrypts, all
+#: decrypt, so a key is rotated by putting a new one first and running `manage.py reencrypt`.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
+#: Key of the keyed hash by which an encrypted value (a resident ID number) is looked up.
+LOOKUP_HASH_KEY = os.environ.get("LOOKUP_HASH_KEY", "")
+if DEBUG:
+    # Development only (make run): fixed keys, so the demo's data survives a restart.
+    FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [
+        "ZGV2ZWxvcG1lbnQtb25seS1maWVsZC1rZXktMDAwMDA="
+    ]
+    LOOKUP_HASH_KEY = LOOKUP_HASH_KEY or "development-only-lookup-hash-key"  # noqa: S105
+elif not (FIELD_ENCRYPTION_KEYS and LOOKUP_HASH_KEY):
+    raise ImproperlyConfigured(
+        "With DEBUG off, set FIELD_ENCRYPTION_KEYS (Fernet keys, comma-separated) and "
+        "LOOKUP_HASH_KEY (a long random string): personal data is stored encrypted."
+    )
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -58,9 +78,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "privacy",
     "accounts",
     "departments",
     "bundles",
@@ -80,8 +104,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns a login refused for too many failures into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -124,10 +152,38 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.lockout.LockoutBackend"]
-#: Failed logins in a row that lock an account, and for how long.
+# django-axes counts failed logins, web and API alike, by account *and* address: a stranger
+# elsewhere cannot lock a clerk out, and the answer is the same whether the account exists.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+#: Failed logins in a row (per account and address) that lock, and for how long.
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
 LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
+AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=LOGIN_LOCK_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_VERBOSE = False
+#: Behind a reverse proxy, how many proxies set X-Forwarded-For (0: use the peer address).
+AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+#: API tokens (django-rest-knox): stored as hashes, expiring after this many hours.
+API_TOKEN_HOURS = env_float("API_TOKEN_HOURS", 12.0)
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(hours=API_TOKEN_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+#: Two-factor sign-in (TOTP): always for administrators, and for staff who turn it on.
+OTP_TOTP_ISSUER = os.environ.get("OTP_ISSUER", "一件事平台")
+#: The department whose window clerks check business licences and authorisations (市场监管).
+ENTERPRISE_REGISTRY_DEPARTMENT = os.environ.get(
+    "ENTERPRISE_REGISTRY_DEPARTMENT", "market_regulation"
+)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -159,14 +215,30 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
+}
+#: Requests per period for actions worth flooding (per account, or per address when signed
+#: out): "scope=N/period,…" with period s, m, h or d.
+RATE_LIMITS = {
+    "register": "10/h",  # registrations and SMS codes, per address
+    "login": "30/m",  # sign-in attempts per address (django-axes locks per account)
+    "applications": "60/h",  # new applications per applicant
+    "uploads": "300/h",  # uploaded materials per applicant
+    "reports": "20/h",  # ratings and 办不成事 reports per applicant
+} | dict(part.split("=", 1) for part in env_list("RATE_LIMITS", "") if "=" in part)
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if (CACHE_URL := os.environ.get("CACHE_URL", ""))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "一件事 Portal API",

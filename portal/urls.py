@@ -1,10 +1,13 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.shortcuts import redirect
+from django.urls import include, path, reverse
+from django.utils.http import urlencode
+from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import RegisterView, TokenView
-from accounts.views import PortalLoginView, register
+from accounts import views as account_views
+from accounts.api import LogoutAllView, LogoutView, RegisterVerifyView, RegisterView, TokenView
 from applications import views as application_views
 from applications import wizard
 from applications.api import ApplicationViewSet, SubTaskViewSet
@@ -18,6 +21,18 @@ from workbench import views as workbench_views
 
 from .health import healthz
 
+
+class PortalAdminSite(OTPAdminSite):
+    """The admin asks for the second factor too (django-otp); one signs in through the portal's
+    own login, where failures are counted and the second factor is set up or given."""
+
+    def login(self, request, extra_context=None):
+        target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
+        return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
+
+
+admin.site.__class__ = PortalAdminSite
+
 router = DefaultRouter()
 router.register("bundles", BundleViewSet, basename="bundle")
 router.register("applications", ApplicationViewSet, basename="application")
@@ -25,7 +40,10 @@ router.register("subtasks", SubTaskViewSet, basename="subtask")
 
 api = [
     path("auth/register/", RegisterView.as_view(), name="api-register"),
+    path("auth/register/verify/", RegisterVerifyView.as_view(), name="api-register-verify"),
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
+    path("auth/logout-all/", LogoutAllView.as_view(), name="api-logout-all"),
     path("departments/<slug:code>/callbacks/", CallbackView.as_view(), name="department-callback"),
     path("", include(router.urls)),
 ]
@@ -90,8 +108,32 @@ urlpatterns = [
     path("messages/", inbox, name="inbox"),
     path("staff/", include(staff)),
     path("report/", feedback_views.report, name="report"),
-    path("accounts/register/", register, name="register"),
-    path("accounts/login/", PortalLoginView.as_view(), name="login"),
+    path("accounts/register/", account_views.register, name="register"),
+    path("accounts/register/verify/", account_views.register_verify, name="register-verify"),
+    path("accounts/login/", account_views.login_view, name="login"),
+    path("accounts/second-factor/", account_views.second_factor_verify, name="second-factor"),
+    path(
+        "accounts/second-factor/setup/",
+        account_views.second_factor_setup,
+        name="second-factor-setup",
+    ),
+    path(
+        "accounts/second-factor/disable/",
+        account_views.second_factor_disable,
+        name="second-factor-disable",
+    ),
+    path("accounts/me/", account_views.account, name="account"),
+    path(
+        "accounts/mandates/<int:pk>/answer/",
+        account_views.answer_mandate,
+        name="mandate-answer",
+    ),
+    path(
+        "accounts/mandates/<int:pk>/revoke/",
+        account_views.revoke_mandate,
+        name="mandate-revoke",
+    ),
+    path("dev/outbox/", account_views.dev_outbox, name="dev-outbox"),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include((api, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -86,14 +86,27 @@ def make_citizen(db):
 
 @pytest.fixture
 def citizen(make_citizen):
-    """王小梅: a citizen who also acts for one business, so she can apply for either."""
-    from accounts.models import Enterprise
+    """王小梅: a citizen with a proven mandate for one business (checked at a market-regulation
+    window), so she can apply for either."""
+    from accounts.models import Enterprise, Mandate
 
     user = make_citizen()
-    user.enterprises.add(
-        Enterprise.objects.create(credit_code="91110000600037341L", name="北京示例餐饮有限公司")
+    enterprise = Enterprise.objects.create(
+        credit_code="91110000600037341L", name="北京示例餐饮有限公司"
     )
+    mandate = Mandate.objects.create(agent=user, enterprise=enterprise)
+    mandate.verify(Mandate.Proof.WINDOW, note="fixture")
+    mandate.save()
     return user
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate limits count in the cache: each test starts with none spent."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 @pytest.fixture
@@ -234,3 +247,12 @@ def worker(worker_process, beat_process, simulator):
     worker_process.consume(False)
     simulator.reset()
     worker_process.wait_idle()
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin client, signed in with the second factor every admin gives."""
+    from .helpers import sign_in_with_second_factor
+
+    sign_in_with_second_factor(client, admin_user)
+    return client

@@ -37,6 +37,68 @@ NEWBORN_FORM = {
 }
 
 
+def without_csrf(html: str) -> str:
+    """A page with its CSRF tokens (new at every answer) taken out, to compare two answers."""
+    import re
+
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def totp_now(device) -> str:
+    """The code an authenticator app shows now for ``device`` (RFC 6238)."""
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def totp_from_secret(base32_secret: str) -> str:
+    """What an authenticator app set up with ``base32_secret`` (as a person types it) shows."""
+    import base64
+
+    from django_otp.oath import TOTP
+
+    return f"{TOTP(base64.b32decode(base32_secret)).token():06d}"
+
+
+def sign_in_with_second_factor(client, user):
+    """Sign ``user`` in and give the second factor through the page, as a person would (an
+    authenticator device is set up for them first when they have none)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    client.force_login(user)
+    response = client.post("/accounts/second-factor/", {"token": totp_now(device)})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return device
+
+
+def sms_code(mobile: str) -> str | None:
+    """The newest one-time code texted to ``mobile``, read from the development sender's
+    outbox as a person reads their phone; None when none was sent."""
+    import json
+    import re
+
+    from notifications.senders import outbox
+
+    for line in outbox.tail(200):
+        entry = json.loads(line)
+        found = re.search(r"验证码为 (\d{6})", entry["body"])
+        if entry["to"] == mobile and found:
+            return found.group(1)
+    return None
+
+
+def register_with_code(client, form: dict) -> str:
+    """Register through the web page and type the texted code; return the code page's HTML."""
+    started = client.post("/accounts/register/", form)
+    assert started.status_code == 302, started.content.decode()[:3000]
+    code = sms_code(form["mobile"].replace(" ", "")) or "000000"
+    return client.post("/accounts/register/verify/", {"code": code})
+
+
 def api_client(user=None) -> APIClient:
     client = APIClient()
     if user is not None:

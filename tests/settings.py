@@ -2,6 +2,7 @@
 Redis server of this run's own (see tests/redis_server.py), unless told otherwise."""
 
 import os
+import tempfile
 
 from tests.redis_server import broker_url
 
@@ -10,7 +11,11 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal
 os.environ["CELERY_BROKER_URL"] = f"{broker_url()}/0"
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("DEBUG", "0")
+# Uploads, the development outbox and the like: a folder of this run's own.
+os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="portal-test-var-"))
 os.environ.setdefault("SECURE_COOKIES", "0")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTE=")
+os.environ.setdefault("LOOKUP_HASH_KEY", "test-only-lookup-hash-key")
 
 from portal.settings import *  # noqa: E402,F403
 
@@ -19,3 +24,6 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(  # noqa: F
     "PORTAL_TEST_DATABASE", f"test_portal_{os.getpid()}"
 )
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The suite signs in and applies far more often than a person would: the rate limits are lifted
+# here, and the tests of the limits themselves set the ones they check.
+RATE_LIMITS = {scope: "100000/h" for scope in RATE_LIMITS}  # noqa: F405

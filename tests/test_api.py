@@ -4,10 +4,11 @@ import io
 
 import pytest
 
+from accounts.models import User
 from applications import services
 from applications.models import Application, Event, IdempotencyRecord, SubTask, Upload
 
-from .helpers import NEWBORN_FORM, PDF, api_client, apply_newborn
+from .helpers import NEWBORN_FORM, PDF, api_client, apply_newborn, sms_code
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,22 @@ def test_register_then_token_then_authenticated_call(catalogue):
         },
         format="json",
     )
-    assert response.status_code == 201, response.content
+    # Nothing is opened until the code texted to the mobile comes back.
+    assert response.status_code == 202, response.content
+    verification = response.json()["verification"]
+    assert not User.objects.filter(username="zhang").exists()
+    wrong = anonymous.post(
+        "/api/v1/auth/register/verify/",
+        {"verification": verification, "code": "000000"},
+        format="json",
+    )
+    assert wrong.status_code == 400 and "code" in wrong.json()["errors"]
+    done = anonymous.post(
+        "/api/v1/auth/register/verify/",
+        {"verification": verification, "code": sms_code("13912345678")},
+        format="json",
+    )
+    assert done.status_code == 201, done.content
     token = anonymous.post(
         "/api/v1/auth/token/",
         {"username": "zhang", "password": "Long-enough-pass-1"},

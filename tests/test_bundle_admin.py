@@ -9,7 +9,7 @@ from bundles import services as bundle_services
 from bundles.models import Bundle, ServiceItem
 from departments.models import Department
 
-from .helpers import api_client, apply_newborn
+from .helpers import api_client, apply_newborn, sign_in_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def bundle_post(code, rows, **extra):
 
 @pytest.fixture
 def admin_client(client, admin_user, catalogue):
-    client.force_login(admin_user)
+    sign_in_with_second_factor(client, admin_user)
     return client
 
 

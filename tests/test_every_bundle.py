@@ -17,13 +17,20 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 FILES = {"pdf": PDF, "png": PNG, "jpg": b"\xff\xd8\xff\xe0" + b"\x00" * 64}
 
 
+#: The enterprise the ``citizen`` fixture has a proven mandate for.
+CITIZENS_ENTERPRISE = "91110000600037341L"
+
+
 def apply_for(client, bundle: dict) -> int:
     today = datetime.date.today()
     optional = [item["code"] for item in bundle["items"] if item["optional"]]
     form = valid_form(bundle["form_schema"], today)
     created = client.post(
         "/api/v1/applications/",
-        {"bundle": bundle["code"], "form": form, "items": optional},
+        {"bundle": bundle["code"], "form": form, "items": optional}
+        # Founding bundles make the founder an agent of a second enterprise as they end: the
+        # others say which one they are filed for.
+        | ({"enterprise": CITIZENS_ENTERPRISE} if bundle["audience"] == "enterprise" else {}),
         format="json",
     )
     assert created.status_code == 201, (bundle["code"], created.json())

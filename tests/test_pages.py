@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 
-from .helpers import api_client, apply_newborn
+from .helpers import api_client, apply_newborn, sign_in_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +42,11 @@ def test_every_model_is_in_the_admin_and_its_pages_open(client, catalogue, citiz
             "feedback",
             "workdays",
             "workbench",
+            "privacy",
         }
     ]
     inline_only = {"bundleitem", "eligibilityrule", "calendarday"}
-    client.force_login(admin_user)
+    sign_in_with_second_factor(client, admin_user)
     for model in ours:
         name = model._meta.model_name
         if name in inline_only:
@@ -62,7 +63,7 @@ def test_status_fields_are_read_only_in_the_admin(client, catalogue, citizen, ad
     from applications.models import Application, SubTask
 
     body = apply_newborn(api_client(citizen)).json()
-    client.force_login(admin_user)
+    sign_in_with_second_factor(client, admin_user)
     for model, pk in ((Application, body["id"]), (SubTask, body["subtasks"][0]["id"])):
         model_admin = admin.site._registry[model]
         assert "status" in model_admin.get_readonly_fields(None)

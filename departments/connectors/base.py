@@ -27,6 +27,8 @@ class CaseOrder:
     form: dict[str, Any]
     inputs: dict[str, Any]
     callback_url: str | None = None
+    #: What approving the item must report (key, label, type of each result).
+    results: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

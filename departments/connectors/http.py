@@ -28,6 +28,7 @@ class HttpConnector(Connector):
             "applicant": order.applicant,
             "form": order.form,
             "inputs": order.inputs,
+            "results": order.results,
             "callback_url": order.callback_url,
         }
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
