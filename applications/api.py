@@ -27,6 +27,9 @@ EVENTS = Prefetch("events", queryset=Event.objects.select_related("subtask__item
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's own applications; anyone else's answer 404."""
 
+    # Only the model, for the API schema: get_queryset decides what a caller sees.
+    queryset = Application.objects.none()
+
     def get_queryset(self):
         queryset = Application.objects.filter(applicant=self.request.user).select_related(
             "bundle", "acting_for"
@@ -118,6 +121,8 @@ class IsDepartmentStaff(permissions.BasePermission):
 class SubTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Sub-tasks of the caller's departments; another department's answer 404."""
 
+    # Only the model, for the API schema: get_queryset decides what a caller sees.
+    queryset = SubTask.objects.none()
     permission_classes = [IsDepartmentStaff]
     serializer_class = StaffSubTaskSerializer
 
