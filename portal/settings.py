@@ -276,7 +276,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        # data: for the favicon placeholder and the icons inside the admin's and Swagger UI's CSS.
+        # data: for our favicon placeholder and the icons inside Swagger UI's stylesheet.
         "img-src": [SELF, "data:"],
         "object-src": [NONE],
         "base-uri": [NONE],
@@ -284,8 +284,8 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     },
 }
-# Django's defaults, stated: no framing (as frame-ancestors says), no MIME sniffing, no
-# Referer with paths (they hold application numbers) sent to other sites.
+# Django's defaults, stated: no framing (as frame-ancestors says), no MIME sniffing, and no
+# Referer sent to other sites (our paths hold application numbers).
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

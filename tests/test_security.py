@@ -10,7 +10,6 @@ import sys
 from html.parser import HTMLParser
 
 import pytest
-from django.apps import apps
 from django.contrib import admin
 
 from accounts.models import User
@@ -124,8 +123,6 @@ def test_no_page_we_serve_has_inline_script_or_style(client, catalogue, citizen,
     client.force_login(admin_user)
     pages |= {url: client.get(url) for url in ("/staff/", "/staff/dashboard/", "/admin/")}
     for model, model_admin in admin.site._registry.items():
-        if model._meta.app_label not in {c.label for c in apps.get_app_configs()}:
-            continue
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         pages[base] = client.get(base)
         if model_admin.has_add_permission(_request(admin_user)):
@@ -203,7 +200,7 @@ from django.conf import settings as s
 print(json.dumps({name: getattr(s, name, None) for name in (
     "DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_PROXY_SSL_HEADER", "SESSION_COOKIE_SECURE",
-    "CSRF_COOKIE_SECURE", "X_FRAME_OPTIONS", "HEALTHZ_TOKEN")}))
+    "CSRF_COOKIE_SECURE", "X_FRAME_OPTIONS")}))
 """
 
 
