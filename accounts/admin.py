@@ -22,7 +22,8 @@ class MandateInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "real_name", "mobile", "is_staff", "is_superuser"]
+    list_display = ["username", "real_name", "mobile", "role", "is_staff", "is_superuser"]
+    list_filter = ["role", *BaseUserAdmin.list_filter]
     search_fields = ["username", "real_name", "mobile"]
     filter_horizontal = ["departments", "groups", "user_permissions"]
     inlines = [MandateInline]
@@ -32,6 +33,9 @@ class UserAdmin(BaseUserAdmin):
             _("实名信息与所属部门"),
             {"fields": ["real_name", "id_number", "mobile", "departments"]},
         ),
+        # The role decides what staff may do: window work, or supervision of their departments
+        # (department supervisor) or of the whole centre (centre supervisor).
+        (_("岗位"), {"fields": ["role", "hall"]}),
     ]
 
 

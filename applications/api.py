@@ -33,6 +33,9 @@ EVENTS = Prefetch("events", queryset=Event.objects.select_related("subtask__item
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's own applications; anyone else's answer 404."""
 
+    # Only the model, for the API schema: get_queryset decides what a caller sees.
+    queryset = Application.objects.none()
+
     #: Actions worth flooding, and the rate limit (settings.RATE_LIMITS) each counts against.
     RATE_LIMITED = {"create": "applications", "materials": "uploads"}
 
@@ -131,6 +134,8 @@ class IsDepartmentStaff(permissions.BasePermission):
 class SubTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Sub-tasks of the caller's departments; another department's answer 404."""
 
+    # Only the model, for the API schema: get_queryset decides what a caller sees.
+    queryset = SubTask.objects.none()
     permission_classes = [IsDepartmentStaff]
     serializer_class = StaffSubTaskSerializer
 

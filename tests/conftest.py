@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 
@@ -197,21 +198,48 @@ def browser():
         chromium.close()
 
 
+class PageOpener:
+    """``new_page()`` opens a page in a fresh browser context (one per person or device).
+
+    Every Content-Security-Policy violation on any page of those contexts (pop-ups too) is
+    kept in ``violations``: Chromium reports each blocked inline script or style, and each
+    load from elsewhere, on the console. A test that leaves any there fails.
+    """
+
+    def __init__(self, browser):
+        self.browser, self.pages, self.violations = browser, [], []
+
+    def __call__(self):
+        context = self.browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        context.on("console", self._console)
+        self.pages.append(context.new_page())
+        return self.pages[-1]
+
+    def _console(self, message):
+        if "Content Security Policy" in message.text:
+            self.violations.append(f"{message.location.get('url')}: {message.text}")
+
+    def collected_violations(self) -> list[str]:
+        """The violations so far, after the console messages still on their way are in."""
+        from playwright.sync_api import Error
+
+        for page in self.pages:
+            # A round trip: messages sent before it are dispatched. A page closed or navigating
+            # has nothing of its own left to report.
+            with contextlib.suppress(Error):
+                page.evaluate("0")
+        return self.violations
+
+
 @pytest.fixture
 def new_page(browser, request):
-    """Open a page in a fresh browser context (one per person or device); on failure, each
-    page's screen is kept as an artefact."""
-    opened = []
-
-    def open_page():
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
-        opened.append(context.new_page())
-        return opened[-1]
-
+    """Open a page in a fresh browser context; see PageOpener. On failure, each page's screen
+    is kept as an artefact."""
+    open_page = PageOpener(browser)
     yield open_page
     report = getattr(request.node, "report_call", None)
-    for number, page in enumerate(opened):
+    for number, page in enumerate(open_page.pages):
         if report is not None and report.failed:
             screenshot(page, f"FAILED-{request.node.name}-{number}")
         page.context.close()
@@ -220,6 +248,19 @@ def new_page(browser, request):
 @pytest.fixture
 def page(new_page):
     return new_page()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A browser test fails if any page it opened broke the Content-Security-Policy."""
+    result = yield
+    opener = getattr(item, "funcargs", {}).get("new_page")
+    if isinstance(opener, PageOpener) and opener.collected_violations():
+        pytest.fail(
+            "Content-Security-Policy violations:\n" + "\n".join(opener.violations),
+            pytrace=False,
+        )
+    return result
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -27,3 +27,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The suite signs in and applies far more often than a person would: the rate limits are lifted
 # here, and the tests of the limits themselves set the ones they check.
 RATE_LIMITS = {scope: "100000/h" for scope in RATE_LIMITS}  # noqa: F405
+# The test client and the browser tests' live server speak plain HTTP: no redirect to HTTPS.
+# (The test client calls itself "testserver", a name production does not answer to; Django's
+# test set-up adds it to ALLOWED_HOSTS itself.)
+SECURE_SSL_REDIRECT = False
