@@ -90,9 +90,8 @@ def test_without_a_configured_token_no_token_opens_the_details(client, settings)
 
 def test_department_staff_see_the_details_and_citizens_do_not(client, make_citizen):
     beat_once("worker@test")
-    User.objects.create_user("clerk", password=PASSWORD, role="clerk")
-    make_citizen()
-    client.login(username="citizen", password=PASSWORD)
+    clerk = User.objects.create_user("clerk", password=PASSWORD, role="clerk")
+    client.force_login(make_citizen())
     assert client.get("/healthz").json() == {"status": "ok"}
-    client.login(username="clerk", password=PASSWORD)
+    client.force_login(clerk)
     assert client.get("/healthz").json()["checks"]["worker"]["detail"] == "worker@test"

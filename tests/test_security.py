@@ -10,12 +10,13 @@ import sys
 from html.parser import HTMLParser
 
 import pytest
+from cryptography.fernet import Fernet
 from django.contrib import admin
 
 from accounts.models import User
 from departments.models import Department
 
-from .helpers import PASSWORD, api_client, apply_newborn
+from .helpers import PASSWORD, api_client, apply_newborn, sign_in_with_second_factor
 from .processes import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +88,7 @@ def assert_strict_policy(response):
 
 @pytest.mark.parametrize(
     "url",
-    ["/", "/bundles/newborn/", "/accounts/login/", "/admin/login/", "/api/docs/", "/healthz"],
+    ["/", "/bundles/newborn/", "/accounts/login/", "/accounts/register/", "/api/docs/", "/healthz"],
 )
 def test_pages_carry_a_strict_content_security_policy(client, catalogue, url):
     response = client.get(url)
@@ -114,14 +115,17 @@ def test_no_page_we_serve_has_inline_script_or_style(client, catalogue, citizen,
     client.force_login(citizen)
     citizen_pages = [
         "/", "/bundles/newborn/", "/applications/", f"/applications/{application_id}/",
-        "/messages/", "/report/", "/accounts/password_change/",
+        "/messages/", "/report/", "/accounts/password_change/", "/accounts/me/",
     ]  # fmt: skip
     pages = {url: client.get(url) for url in citizen_pages}
     client.logout()
     pages |= {url: client.get(url) for url in ("/accounts/login/", "/accounts/register/")}
 
-    client.force_login(admin_user)
-    pages |= {url: client.get(url) for url in ("/staff/", "/staff/dashboard/", "/admin/")}
+    sign_in_with_second_factor(client, admin_user)
+    pages |= {
+        url: client.get(url)
+        for url in ("/staff/", "/staff/dashboard/", "/admin/", "/accounts/second-factor/setup/")
+    }
     for model, model_admin in admin.site._registry.items():
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         pages[base] = client.get(base)
@@ -177,6 +181,8 @@ def production_env(**overrides) -> dict[str, str]:
         "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
         "PORTAL_BASE_URL": "https://yjs.example.gov.cn",
         "DEPARTMENT_SIMULATOR_SECRET": secrets.token_urlsafe(32),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "LOOKUP_HASH_KEY": secrets.token_urlsafe(32),
         "HEALTHZ_TOKEN": secrets.token_urlsafe(32),
     }
     return {key: value for key, value in (env | overrides).items() if value is not None}
@@ -335,7 +341,7 @@ def test_an_administrator_makes_a_clerk_a_department_supervisor(
     clerk_client.force_login(clerk)
     assert clerk_client.get("/staff/dashboard/").status_code == 403
 
-    client.force_login(admin_user)
+    sign_in_with_second_factor(client, admin_user)
     url = f"/admin/accounts/user/{clerk.pk}/change/"
     page = client.get(url)
     assert 'name="role"' in page.content.decode(), "the user form has no role field"
@@ -355,7 +361,7 @@ def test_an_administrator_makes_a_clerk_a_department_supervisor(
 def test_the_user_list_shows_and_filters_by_role(client, admin_user):
     User.objects.create_user("centre", password=PASSWORD, role="centre_supervisor")
     User.objects.create_user("someone", password=PASSWORD)
-    client.force_login(admin_user)
+    sign_in_with_second_factor(client, admin_user)
     html = client.get("/admin/accounts/user/").content.decode()
     # A column of roles, and a filter offering each role.
     assert "column-role" in html

@@ -8,7 +8,7 @@ import pytest
 from accounts.models import User
 from bundles.models import Bundle
 
-from .helpers import PASSWORD, log_in, screenshot
+from .helpers import PASSWORD, admin_log_in, screenshot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -31,7 +31,7 @@ def test_the_admin_s_bundle_and_user_pages_work(live_server, catalogue, page):
     User.objects.create_superuser("boss", "boss@example.org", PASSWORD)
     bundle = Bundle.objects.get(code="newborn")
     base = live_server.url
-    log_in(page, base, "boss", "/admin/login/")
+    admin_log_in(page, base, "boss")
 
     page.goto(f"{base}/admin/bundles/bundle/{bundle.pk}/change/")
     page.wait_for_selector("svg.dag")
