@@ -135,6 +135,14 @@ class User(AbstractUser):
     def is_supervisor(self) -> bool:
         return self.is_centre_supervisor or self.role == self.Role.DEPARTMENT_SUPERVISOR
 
+    @property
+    def may_verify_mandates(self) -> bool:
+        """Clerks of the enterprise-registration department (市场监管) check business
+        licences and authorisations at the window."""
+        return self.is_superuser or self.departments.filter(
+            code=settings.ENTERPRISE_REGISTRY_DEPARTMENT
+        ).exists()
+
 
 class Mandate(models.Model):
     """That ``agent`` may act for ``enterprise`` (经办授权), and how that was proven.

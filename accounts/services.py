@@ -152,7 +152,7 @@ def verify_at_window(
     The licence names the legal representative: the clerk records it on the enterprise when it
     is not recorded yet (or has changed), so that later agents can be confirmed online.
     """
-    if not may_verify_at_window(clerk):
+    if not clerk.may_verify_mandates:
         raise Mandate.DoesNotExist
     errors: dict[str, list[str]] = {}
     legal_rep_name = (legal_rep_name or "").strip()

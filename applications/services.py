@@ -425,16 +425,26 @@ def attach_material(application: Application, material_code: str, upload, user) 
         if not application.pending_materials:
             application.pending_due = None
         application.save(update_fields=["pending_materials", "pending_due", "updated_at"])
-    return Upload.objects.create(
-        application=application,
-        material=material,
-        file=upload,
-        original_name=upload.name[:255],
-        content_type=kind,
-        size=upload.size,
-        sha256=digest,
-        uploaded_by=user,
-    )
+    with transaction.atomic():
+        stored = Upload.objects.create(
+            application=application,
+            material=material,
+            file=upload,
+            original_name=upload.name[:255],
+            content_type=kind,
+            size=upload.size,
+            sha256=digest,
+            uploaded_by=user,
+        )
+        # A material uploaded again replaces the earlier file: one copy per material.
+        earlier = list(
+            Upload.objects.filter(application=application, material=material).exclude(
+                pk=stored.pk
+            )
+        )
+        Upload.objects.filter(pk__in=[u.pk for u in earlier]).delete()
+        transaction.on_commit(lambda: [u.file.delete(save=False) for u in earlier])
+    return stored
 
 
 def supply_supplement(application_id: int, user, note: str = "") -> Application:

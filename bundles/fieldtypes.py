@@ -66,6 +66,8 @@ class FieldSpec:
     max_items: int = 20
     section: str = ""
     help_text: str = ""
+    #: Shown masked like an identifier (privacy.policy), whatever its type.
+    sensitive: bool = False
 
 
 def spec_from_dict(data: dict) -> FieldSpec:

@@ -39,7 +39,7 @@ DEPARTMENT_DEFAULTS = {"handling": "manual"}
 FIELD_DEFAULTS = {
     "required": True, "options": [], "max_length": 200, "min_value": None, "max_value": None,
     "item_fields": [], "min_items": 1, "max_items": 20, "section": "", "position": 0,
-    "help_text": "",
+    "help_text": "", "sensitive": False,
 }  # fmt: skip
 MATERIAL_DEFAULTS = {
     "required": True, "accepted_types": ["pdf", "jpg", "png"], "max_size_mb": 10,

@@ -46,6 +46,11 @@ class FormField(models.Model):
     section = models.CharField(_("分组"), max_length=64, blank=True)
     position = models.PositiveIntegerField(_("排序"), default=0)
     help_text = models.CharField(_("填写说明"), max_length=200, blank=True)
+    sensitive = models.BooleanField(
+        _("个人敏感信息"),
+        default=False,
+        help_text=_("除身份证号码、手机号码、银行账号外，其他需要默认打码显示的字段（如证件号码）。"),
+    )
 
     class Meta:
         verbose_name = _("表单字段")
@@ -85,6 +90,7 @@ class FormField(models.Model):
             max_items=self.max_items,
             section=self.section,
             help_text=self.help_text,
+            sensitive=self.sensitive,
         )
 
 

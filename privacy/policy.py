@@ -27,7 +27,7 @@ def mask(value: Any) -> str:
 
 
 def is_masked(spec) -> bool:
-    return spec.type in IDENTIFIER_TYPES
+    return spec.type in IDENTIFIER_TYPES or spec.sensitive
 
 
 def masked_value(spec, value):

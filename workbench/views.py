@@ -8,13 +8,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
+from accounts import services as account_services
+from accounts.models import Mandate, User
 from accounts.validators import clean_mobile, clean_resident_id
 from applications import department_view
 from applications import services as application_services
@@ -329,3 +330,48 @@ def walk_in_done(request, pk):
         Application.objects.select_related("bundle", "applicant"), pk=pk, filed_by=request.user
     )
     return render(request, "workbench/walk_in_done.html", {"application": application})
+
+
+@staff_required
+def mandates(request):
+    """市场监管 window: pending requests to act for an enterprise, found by credit code, and
+    verified once the clerk has seen the business licence and the written authorisation."""
+    if not request.user.may_verify_mandates:
+        raise PermissionDenied
+    query = request.GET.get("q", "").strip()[:18].upper()
+    pending = Mandate.objects.filter(status=Mandate.Status.PENDING).select_related(
+        "agent", "enterprise"
+    )
+    if query:
+        pending = pending.filter(enterprise__credit_code__startswith=query)
+    return render(
+        request,
+        "workbench/mandates.html",
+        {"pending": pending.order_by("requested_at")[:50], "q": query, "errors": {}},
+    )
+
+
+@staff_required
+@require_POST
+def mandate_decide(request, pk):
+    if not request.user.may_verify_mandates:
+        raise PermissionDenied
+    accept = request.POST.get("decision") == "verify"
+    try:
+        account_services.verify_at_window(
+            pk,
+            request.user,
+            accept,
+            legal_rep_name=request.POST.get("legal_rep_name", ""),
+            legal_rep_id_number=request.POST.get("legal_rep_id_number", ""),
+            note=request.POST.get("note", ""),
+            checked=request.POST.get("checked") == "on",
+        )
+    except Mandate.DoesNotExist:
+        raise Http404 from None
+    except account_services.AccountRefused as exc:
+        flash(request, *exc.messages)
+    else:
+        done = _("已核验，经办人可以企业名义办事。") if accept else _("已退回。")
+        messages.success(request, done)
+    return redirect("staff-mandates")
