@@ -110,8 +110,9 @@ def certificate_pdf(subtask) -> bytes:
     )
 
 
-def receipt_pdf(application) -> bytes:
-    """受理回执: what was applied for and received, what may follow (容缺), the promise."""
+def receipt_lines(application) -> list[tuple[str, str]]:
+    """受理回执's lines: what was applied for and received, what may follow (容缺), the
+    promise, the applicant named with the ID number masked."""
     from bundles.models import MaterialType
 
     subtasks = list(application.subtasks.select_related("item", "department"))
@@ -142,8 +143,15 @@ def receipt_pdf(application) -> bytes:
         lines += [("", f"  {m.name}") for m in pending]
     if application.filed_by_id:
         lines.append(("经办人", str(application.filed_by)))
+    return lines
+
+
+def receipt_pdf(application) -> bytes:
+    """受理回执 as a PDF."""
     code = verification_code(application.number or "", "receipt")
-    return _document("受理回执", lines, f"验证码：{code}  可凭受理编号在网上查询办理进度。")
+    return _document(
+        "受理回执", receipt_lines(application), f"验证码：{code}  可凭受理编号在网上查询办理进度。"
+    )
 
 
 def completion_notice_pdf(application) -> bytes:

@@ -268,3 +268,35 @@ def look(page, name):
     """Every main page: no accessibility violation, and a picture of it kept."""
     assert_accessible(page)
     screenshot(page, name)
+
+
+MATERIAL_FILES = {"pdf": PDF, "png": PNG, "jpg": b"\xff\xd8\xff\xe0" + b"\x00" * 64}
+
+
+def file_application(client, code: str, form=None, enterprise=None, submit=True) -> dict:
+    """Apply for bundle ``code`` — every optional item chosen — through the API, with valid
+    answers made from its published schema (``form`` overrides some) and its required
+    materials uploaded; return the last answer."""
+    from .schema_values import valid_form
+
+    bundle = client.get(f"/api/v1/bundles/{code}/").json()
+    answers = valid_form(bundle["form_schema"], datetime.date.today()) | (form or {})
+    optional = [item["code"] for item in bundle["items"] if item["optional"]]
+    body = {"bundle": code, "form": answers, "items": optional}
+    body |= {"enterprise": enterprise} if enterprise else {}
+    created = client.post("/api/v1/applications/", body, format="json")
+    if created.status_code != 201 or not submit:
+        return created
+    for material in bundle["materials"]:
+        if not material["required"] or material["may_follow_later"]:
+            continue
+        kind = next(t for t in ("pdf", "png", "jpg") if t in material["accepted_types"])
+        upload = io.BytesIO(MATERIAL_FILES[kind])
+        upload.name = f"{material['code']}.{kind}"
+        uploaded = client.post(
+            f"/api/v1/applications/{created.json()['id']}/materials/",
+            {"code": material["code"], "file": upload},
+            format="multipart",
+        )
+        assert uploaded.status_code == 201, uploaded.content
+    return client.post(f"/api/v1/applications/{created.json()['id']}/submit/", format="json")
