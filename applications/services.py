@@ -545,7 +545,7 @@ def case_order(subtask: SubTask) -> CaseOrder:
     return CaseOrder(
         department_code=department.code,
         base_url=department.base_url,
-        secret=department.shared_secret,
+        secrets=department.signing_secrets,
         idempotency_key=str(subtask.idempotency_key),
         item_code=subtask.item.code,
         item_name=subtask.item.name,

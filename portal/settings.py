@@ -10,7 +10,10 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from departments.signing import DOCUMENTED_SIMULATOR_SECRET
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -266,6 +269,16 @@ SESSION_SAVE_EVERY_REQUEST = True
 DEPARTMENT_SIMULATOR_URL = os.environ.get(
     "DEPARTMENT_SIMULATOR_URL", "http://127.0.0.1:8765"
 ).rstrip("/")
-DEPARTMENT_SIMULATOR_SECRET = os.environ.get(
-    "DEPARTMENT_SIMULATOR_SECRET", "simulator-shared-secret"
-)
+#: Its master secret: each simulated department's own secret is drawn from it and the
+#: department's code (departments.signing.department_secret). The documented default, which
+#: anyone can read, is for DEBUG (the demo) only.
+DEPARTMENT_SIMULATOR_SECRET = os.environ.get("DEPARTMENT_SIMULATOR_SECRET", "")
+if DEBUG and not DEPARTMENT_SIMULATOR_SECRET:
+    DEPARTMENT_SIMULATOR_SECRET = DOCUMENTED_SIMULATOR_SECRET
+if not DEBUG and DEPARTMENT_SIMULATOR_SECRET in ("", DOCUMENTED_SIMULATOR_SECRET):
+    raise ImproperlyConfigured(
+        "DEPARTMENT_SIMULATOR_SECRET is unset or still the documented default "
+        f"{DOCUMENTED_SIMULATOR_SECRET!r}: with DEBUG off, set the environment variable "
+        "DEPARTMENT_SIMULATOR_SECRET to a long random value, e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+    )

@@ -89,7 +89,7 @@ def test_redis_flushed_and_worker_killed_mid_dispatch_still_completes(
     Department.objects.filter(code="police").update(
         handling="http",
         base_url=department_simulator.department_url("police"),
-        shared_secret=department_simulator.secret,
+        shared_secret=department_simulator.department_secret("police"),
     )
     # Slow answers: the worker is killed while a create-case call is in flight.
     department_simulator.control(create_latency=2.0, delay=0.5)
