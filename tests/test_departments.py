@@ -10,6 +10,8 @@ import time
 
 import pytest
 from django.core.checks import run_checks
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from applications import services
 from applications.models import SubTask
@@ -314,3 +316,31 @@ def test_outgoing_requests_carry_both_secrets_while_a_department_rotates(
     birth = SubTask.objects.get(pk=ready_birth.pk)
     with pytest.raises(PermanentError, match="401"):
         get("http").fetch(services.case_order(birth), birth.case_ref)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_demo_database_on_the_old_shared_secret_moves_to_secrets_of_their_own(settings):
+    """Departments that still carry the simulator's master secret itself (the scheme before
+    migration 0003) get the secret the simulator now expects of them; others keep theirs."""
+    before, after = ("departments", "0002_servicehall"), ("departments", "0003_previous_secret")
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    old = executor.loader.project_state([before]).apps.get_model("departments", "Department")
+    master = settings.DEPARTMENT_SIMULATOR_SECRET
+    for code, base_url, secret in [
+        ("health", "http://127.0.0.1:8765/departments/health", master),
+        ("cdc", "http://127.0.0.1:8765/departments/cdc/", "its-own"),
+        ("real", "https://real.example.gov.cn/yjs", master),
+    ]:
+        old.objects.create(
+            code=code, name=code, handling="http", base_url=base_url, shared_secret=secret
+        )
+    executor = MigrationExecutor(connection)
+    executor.migrate([after])
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert dict(Department.objects.values_list("code", "shared_secret")) == {
+        "health": department_secret(master, "health"),
+        "cdc": "its-own",
+        "real": master,
+    }
