@@ -309,6 +309,8 @@ def test_outgoing_requests_carry_both_secrets_while_a_department_rotates(
     birth = SubTask.objects.get(pk=ready_birth.pk)
     department_simulator.control(department="health", secrets=[old])
     order = services.case_order(birth)  # the system still on the old one
+    assert order.secrets == ("new-secret", old)
+    assert old not in repr(order) and "new-secret" not in repr(order)  # e.g. in a log line
     assert get("http").fetch(order, birth.case_ref).case_ref == birth.case_ref
 
     # The rotation ends on the portal: a system still on the old secret refuses the portal.
