@@ -139,9 +139,10 @@ class User(AbstractUser):
     def may_verify_mandates(self) -> bool:
         """Clerks of the enterprise-registration department (市场监管) check business
         licences and authorisations at the window."""
-        return self.is_superuser or self.departments.filter(
-            code=settings.ENTERPRISE_REGISTRY_DEPARTMENT
-        ).exists()
+        return (
+            self.is_superuser
+            or self.departments.filter(code=settings.ENTERPRISE_REGISTRY_DEPARTMENT).exists()
+        )
 
 
 class Mandate(models.Model):

@@ -438,9 +438,7 @@ def attach_material(application: Application, material_code: str, upload, user) 
         )
         # A material uploaded again replaces the earlier file: one copy per material.
         earlier = list(
-            Upload.objects.filter(application=application, material=material).exclude(
-                pk=stored.pk
-            )
+            Upload.objects.filter(application=application, material=material).exclude(pk=stored.pk)
         )
         Upload.objects.filter(pk__in=[u.pk for u in earlier]).delete()
         transaction.on_commit(lambda: [u.file.delete(save=False) for u in earlier])
@@ -602,7 +600,7 @@ def polling_order(subtask: SubTask) -> CaseOrder:
     return CaseOrder(
         department_code=department.code,
         base_url=department.base_url,
-        secret=department.shared_secret,
+        secrets=department.signing_secrets,
         idempotency_key=str(subtask.idempotency_key),
         item_code=subtask.item.code,
         item_name=subtask.item.name,

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from departments import connectors
 from departments.models import Department
+from departments.signing import department_secret
 
 from . import dag as dag_utils
 from .eligibility import RULES, RuleError
@@ -376,9 +377,12 @@ def _load_department(entry: dict, report: LoadReport) -> None:
     department.handling = wanted["handling"]
     if department.connector.required_settings and not department.base_url:
         # A system whose address the catalogue cannot know: the simulator stands in for it
-        # until an administrator enters the real one (which a reload never overwrites).
+        # until an administrator enters the real one (which a reload never overwrites). Each
+        # department gets a secret of its own, which the simulator derives the same way.
         department.base_url = f"{settings.DEPARTMENT_SIMULATOR_URL}/departments/{wanted['code']}"
-        department.shared_secret = settings.DEPARTMENT_SIMULATOR_SECRET
+        department.shared_secret = department_secret(
+            settings.DEPARTMENT_SIMULATOR_SECRET, wanted["code"]
+        )
     department.full_clean()
     department.save()
 

@@ -49,7 +49,9 @@ class FormField(models.Model):
     sensitive = models.BooleanField(
         _("个人敏感信息"),
         default=False,
-        help_text=_("除身份证号码、手机号码、银行账号外，其他需要默认打码显示的字段（如证件号码）。"),
+        help_text=_(
+            "除身份证号码、手机号码、银行账号外，其他需要默认打码显示的字段（如证件号码）。"
+        ),
     )
 
     class Meta:

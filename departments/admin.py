@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.db import models
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from .models import CallbackReceipt, Department, ServiceHall
 
@@ -10,6 +12,11 @@ class DepartmentAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
     list_filter = ["handling"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    # An error report of a failed save must not show the secrets that were posted.
+    @method_decorator(sensitive_post_parameters("shared_secret", "previous_secret"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(CallbackReceipt)

@@ -7,5 +7,5 @@ class DepartmentsConfig(AppConfig):
     verbose_name = _("部门")
 
     def ready(self):
-        # Importing the package registers the built-in connectors.
-        from . import connectors  # noqa: F401
+        # Importing these registers the built-in connectors and the system checks.
+        from . import checks, connectors  # noqa: F401

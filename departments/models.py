@@ -17,7 +17,19 @@ class Department(models.Model):
         _("业务系统地址"), blank=True, help_text=_("部门业务系统的根地址，仅系统对接方式需要。")
     )
     shared_secret = models.CharField(
-        _("共享密钥"), max_length=128, blank=True, help_text=_("双方用于 HMAC-SHA256 签名。")
+        _("共享密钥"),
+        max_length=128,
+        blank=True,
+        help_text=_("本部门独有，双方用于 HMAC-SHA256 签名。"),
+    )
+    previous_secret = models.CharField(
+        _("上一个共享密钥"),
+        max_length=128,
+        blank=True,
+        help_text=_(
+            "更换密钥期间填写旧密钥：新旧两个密钥都被接受，发出的请求同时带两个签名。"
+            "部门业务系统改用新密钥后清空此项。"
+        ),
     )
 
     class Meta:
@@ -44,6 +56,11 @@ class Department(models.Model):
     @property
     def connector(self) -> connectors.Connector:
         return connectors.get(self.handling)
+
+    @property
+    def signing_secrets(self) -> tuple[str, ...]:
+        """The secrets in force: the current one, and the previous one during a rotation."""
+        return tuple(secret for secret in (self.shared_secret, self.previous_secret) if secret)
 
 
 class ServiceHall(models.Model):

@@ -3,19 +3,23 @@
 One process hosts any number of departments, each under ``/departments/{dept_code}``. It
 speaks the protocol in ``docs/department-protocol.md``: signed requests, idempotent case
 creation, a timed ``received → accepted → approved | rejected`` progression, and signed
-callbacks with retries. Control endpoints under ``/_`` let tests and the demo inject
-delays, rejections, outages, slow answers and duplicate callbacks.
+callbacks with retries. Each department has a secret of its own, drawn from the master
+secret and its code (``departments.signing.department_secret``), as the catalogue loader
+draws it for the portal. Control endpoints under ``/_``, behind a bearer token, let tests
+and the demo inject delays, rejections, outages, slow, garbled or reordered answers and
+duplicate callbacks, and set a department's secrets to play a key rotation.
 
 Standard library only, and no Django import, so it runs as its own process exactly like a
 real department would::
 
-    python -m departments.simulator --host 127.0.0.1 --port 8765 --secret SECRET
+    SIMULATOR_SECRET=… SIMULATOR_CONTROL_TOKEN=… python -m departments.simulator --port 8765
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -35,9 +39,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from departments.signing import (
+    MAX_SIGNATURES,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     SignatureError,
+    department_secret,
     signed_headers,
     verify,
 )
@@ -72,6 +78,16 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "create_latency": 0.0,
     "duplicate_callbacks": False,
     "callbacks": True,
+    "garbage": False,
+    "reorder_callbacks": False,
+}
+
+#: What a department answers, with 200, in ``garbage`` mode (a broken gateway, a half-done
+#: upgrade): text that is not JSON, JSON without a case, JSON that is not an object.
+GARBAGE_BODIES: dict[str, tuple[str, bytes]] = {
+    "not_json": ("text/html; charset=utf-8", "<html><body>系统维护中</body></html>".encode()),
+    "no_case": ("application/json", b'{"result": "ok", "message": "processing"}'),
+    "not_object": ("application/json", b'["ok"]'),
 }
 
 
@@ -115,6 +131,25 @@ def _check_item_list(key: str, value: Any) -> list[str]:
     return list(value)
 
 
+def _check_garbage(key: str, value: Any) -> str | bool:
+    if value is False or (isinstance(value, str) and value in GARBAGE_BODIES):
+        return value
+    modes = ", ".join(f'"{mode}"' for mode in GARBAGE_BODIES)
+    raise InvalidRequest(f"{key} must be false or one of {modes}", key)
+
+
+def _check_secrets(key: str, value: Any) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= MAX_SIGNATURES
+        or not all(isinstance(secret, str) and secret for secret in value)
+    ):
+        raise InvalidRequest(
+            f"{key} must be a list of 1 to {MAX_SIGNATURES} non-empty strings", key
+        )
+    return list(value)
+
+
 SETTING_CHECKS = {
     "delay": _check_non_negative_number,
     "reject_rate": _check_rate,
@@ -123,6 +158,8 @@ SETTING_CHECKS = {
     "create_latency": _check_non_negative_number,
     "duplicate_callbacks": _check_bool,
     "callbacks": _check_bool,
+    "garbage": _check_garbage,
+    "reorder_callbacks": _check_bool,
 }
 
 
@@ -130,7 +167,8 @@ def parse_settings_update(payload: Any) -> tuple[str | None, dict[str, Any]]:
     """Validate a ``POST /_control`` body; return (department or None, checked changes).
 
     In a per-department update a value of null removes that override, so the department
-    follows the global setting again.
+    follows the global setting again. ``secrets`` (a department's secrets, replacing the
+    one drawn from the master secret) can only be set per department.
     """
     if not isinstance(payload, dict):
         raise InvalidRequest("body must be a JSON object")
@@ -141,6 +179,11 @@ def parse_settings_update(payload: Any) -> tuple[str | None, dict[str, Any]]:
     ):
         raise InvalidRequest("department must be a code matching [a-z0-9_-]+", "department")
     checked: dict[str, Any] = {}
+    if "secrets" in changes:
+        if department is None:
+            raise InvalidRequest("secrets can only be set for one department", "secrets")
+        value = changes.pop("secrets")
+        checked["secrets"] = None if value is None else _check_secrets("secrets", value)
     for key, value in changes.items():
         check = SETTING_CHECKS.get(key)
         if check is None:
@@ -342,9 +385,9 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
 
 
-def post_callback(url: str, body: bytes, secret: str) -> tuple[int | None, str | None]:
-    """POST one signed callback; return (HTTP status, None) or (None, error text)."""
-    headers = {"Content-Type": "application/json", **signed_headers(secret, body)}
+def post_callback(url: str, body: bytes, secrets: list[str]) -> tuple[int | None, str | None]:
+    """POST one callback signed with each of ``secrets``; return (status, None) or (None, error)."""
+    headers = {"Content-Type": "application/json", **signed_headers(secrets, body)}
     # The URL's scheme was checked to be http(s) when the case was created.
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
@@ -366,8 +409,8 @@ class Simulator:
     take it briefly and never hold it across network I/O or sleeps.
     """
 
-    def __init__(self, secret: str, defaults: dict[str, Any] | None = None):
-        self.secret = secret
+    def __init__(self, master_secret: str, defaults: dict[str, Any] | None = None):
+        self.master_secret = master_secret
         self.defaults = {**DEFAULT_SETTINGS, **(defaults or {})}
         self.lock = threading.Lock()
         self._stop = threading.Event()
@@ -377,6 +420,8 @@ class Simulator:
     def _reset_state(self) -> None:
         self.global_settings: dict[str, Any] = json.loads(json.dumps(self.defaults))
         self.department_settings: dict[str, dict[str, Any]] = {}
+        # Secrets set through /_control; other departments use the one drawn from the master.
+        self.department_secrets: dict[str, list[str]] = {}
         self.cases: dict[str, Case] = {}  # insertion order is creation order
         self.by_key: dict[tuple[str, str], str] = {}
         # Cases with a callback_url and status changes not yet announced; the scheduler
@@ -402,12 +447,33 @@ class Simulator:
         with self.lock:
             return json.loads(
                 json.dumps(
-                    {"global": self.global_settings, "departments": self.department_settings}
+                    {
+                        "global": self.global_settings,
+                        "departments": self.department_settings,
+                        # Which departments have secrets set; the secrets are not shown.
+                        "explicit_secrets": sorted(self.department_secrets),
+                    }
                 )
             )
 
+    def secrets_for(self, department: str) -> list[str]:
+        """The secrets ``department`` signs with and accepts (two during a rotation)."""
+        with self.lock:
+            explicit = self.department_secrets.get(department)
+        return list(explicit) if explicit else [department_secret(self.master_secret, department)]
+
+    def setting(self, department: str, key: str) -> Any:
+        with self.lock:
+            return self.settings_for(department)[key]
+
     def update_settings(self, department: str | None, changes: dict[str, Any]) -> None:
         with self.lock:
+            if department is not None and "secrets" in changes:
+                secrets = changes.pop("secrets")
+                if secrets is None:
+                    self.department_secrets.pop(department, None)
+                else:
+                    self.department_secrets[department] = secrets
             if department is None:
                 self.global_settings.update(changes)
                 return
@@ -418,7 +484,7 @@ class Simulator:
                 else:
                     overrides[key] = value
             if not overrides:
-                del self.department_settings[department]
+                self.department_settings.pop(department, None)
 
     def in_outage(self, department: str) -> bool:
         with self.lock:
@@ -517,20 +583,25 @@ class Simulator:
         settings = self.settings_for(case.department)
         if settings["outage"]:
             return  # held back; announced once the department is up again
-        for status, moment in case.transitions[case.announced :]:
-            if moment > now:
-                break
-            case.announced += 1
-            if not settings["callbacks"]:
-                continue  # this department does not call back; the portal must poll
+        due = [(s, moment) for s, moment in case.transitions[case.announced :] if moment <= now]
+        if settings["reorder_callbacks"]:
+            if case.announced + len(due) < len(case.transitions):
+                return  # the early news waits until the final one can overtake it
+            due.reverse()
+        case.announced += len(due)
+        if not settings["callbacks"]:
+            return  # this department does not call back; the portal must poll
+        outbox = self.outboxes.setdefault(case.case_id, deque())
+        for status, moment in due:
             event = self._event(case, status, moment)
             events = [event]
             if settings["duplicate_callbacks"]:
                 # The same message twice (a retried send) and once more as a new event
                 # (a department that answers twice), so the portal must dedupe both ways.
                 events += [dict(event), {**event, "event_id": uuid.uuid4().hex}]
-            outbox = self.outboxes.setdefault(case.case_id, deque())
             outbox.extend(Delivery(case.callback_url, item) for item in events)
+        if not outbox:
+            del self.outboxes[case.case_id]
 
     def _event(self, case: Case, status: str, moment: float) -> dict[str, Any]:
         return {
@@ -547,7 +618,8 @@ class Simulator:
 
     def _deliver(self, case_id: str, delivery: Delivery, generation: int) -> None:
         body = json.dumps(delivery.event, ensure_ascii=False).encode()
-        status_code, error = post_callback(delivery.url, body, self.secret)
+        secrets = self.secrets_for(delivery.event["department"])
+        status_code, error = post_callback(delivery.url, body, secrets)
         with self.lock:
             if generation != self.generation:
                 return  # the simulator was reset while this was on the wire
@@ -592,10 +664,18 @@ class SimulatorServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], simulator: Simulator, verbose: bool = False):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        simulator: Simulator,
+        verbose: bool = False,
+        control_token: str | None = None,
+    ):
         super().__init__(address, Handler)
         self.simulator = simulator
         self.verbose = verbose
+        #: Bearer token of the control API; without one the control API is off.
+        self.control_token = control_token or None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -701,7 +781,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             verify(
-                self.sim.secret,
+                self.sim.secrets_for(department),
                 self.headers.get(TIMESTAMP_HEADER),
                 self.headers.get(SIGNATURE_HEADER),
                 body,
@@ -730,6 +810,8 @@ class Handler(BaseHTTPRequestHandler):
             # The case is already stored: a client that times out now has left a case
             # behind, and must find it again with the same idempotency key.
             time.sleep(latency)
+        if self.send_garbage(department):
+            return  # stored all the same: the same key finds it once the answers mend
         status = HTTPStatus.CREATED if is_new else HTTPStatus.OK
         self.send_json(status, self.sim.case_body(department, case.case_id))
 
@@ -737,14 +819,55 @@ class Handler(BaseHTTPRequestHandler):
         case = self.sim.case_body(department, case_id)
         if case is None:
             self.send_error_json(HTTPStatus.NOT_FOUND, "no such case in this department")
-        else:
+        elif not self.send_garbage(department):
             self.send_json(HTTPStatus.OK, case)
 
+    def send_garbage(self, department: str) -> bool:
+        """In ``garbage`` mode, answer 200 with a body that is no case; say whether we did."""
+        mode = self.sim.setting(department, "garbage")
+        if not mode:
+            return False
+        content_type, body = GARBAGE_BODIES[mode]
+        try:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        return True
+
     # ----- control API
+
+    def control_allowed(self) -> bool:
+        """Whether the request carries the control token; if not, answer 401 or 403."""
+        token = self.server.control_token
+        if token is None:
+            self.send_error_json(
+                HTTPStatus.FORBIDDEN,
+                "the control API is off: start the simulator with --control-token "
+                "or SIMULATOR_CONTROL_TOKEN",
+            )
+            return False
+        given = self.headers.get("Authorization", "")
+        # Bytes on both sides: compare_digest refuses non-ASCII str, and a header may carry
+        # any byte (http.server decodes it as latin-1).
+        if not hmac.compare_digest(
+            given.encode("utf-8", "replace"), f"Bearer {token}".encode("utf-8", "replace")
+        ):
+            self.send_error_json(
+                HTTPStatus.UNAUTHORIZED, "send the control token: Authorization: Bearer <token>"
+            )
+            return False
+        return True
 
     def handle_control(
         self, method: str, path: str, body: bytes, query: dict[str, list[str]]
     ) -> None:
+        # Only the health check is open: the rest changes behaviour or shows applicants' data.
+        if path != "/_health" and not self.control_allowed():
+            return
         allowed = CONTROL_ROUTES[path]
         if method not in allowed:
             self.send_error_json(
@@ -800,14 +923,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--secret",
         default=os.environ.get("SIMULATOR_SECRET"),
-        help="shared HMAC secret (default: $SIMULATOR_SECRET)",
+        help="master secret; each department's is drawn from it and its code "
+        "(default: $SIMULATOR_SECRET)",
+    )
+    parser.add_argument(
+        "--control-token",
+        default=os.environ.get("SIMULATOR_CONTROL_TOKEN"),
+        help="bearer token of the control API under /_ (default: $SIMULATOR_CONTROL_TOKEN); "
+        "without one the control API is off",
     )
     parser.add_argument("--delay", type=float, default=DEFAULT_SETTINGS["delay"])
     parser.add_argument("--reject-rate", type=float, default=DEFAULT_SETTINGS["reject_rate"])
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
     args = parser.parse_args(argv)
     if not args.secret:
-        parser.error("a shared secret is required: --secret or SIMULATOR_SECRET")
+        parser.error("a master secret is required: --secret or SIMULATOR_SECRET")
     if args.delay < 0:
         parser.error("--delay must be >= 0")
     if not 0 <= args.reject_rate <= 1:
@@ -820,7 +950,9 @@ def main(argv: list[str] | None = None) -> int:
     simulator = Simulator(
         args.secret, defaults={"delay": args.delay, "reject_rate": args.reject_rate}
     )
-    server = SimulatorServer((args.host, args.port), simulator, verbose=args.verbose)
+    server = SimulatorServer(
+        (args.host, args.port), simulator, verbose=args.verbose, control_token=args.control_token
+    )
 
     def stop(signum: int, frame: Any) -> None:
         # shutdown() waits for serve_forever() to return, which runs in this very thread,
@@ -833,6 +965,8 @@ def main(argv: list[str] | None = None) -> int:
     simulator.start()
     host, port = server.server_address[:2]
     print(f"department simulator listening on http://{host}:{port}", flush=True)
+    if server.control_token is None:
+        sys.stderr.write("no control token given: the control API under /_ is off\n")
     try:
         server.serve_forever()
     finally:

@@ -15,6 +15,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from departments.signing import DOCUMENTED_SIMULATOR_SECRET
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
 # The portal's own writable folder (SQLite file, file broker, beat schedule, uploads): made here
@@ -396,6 +398,16 @@ HEALTHZ_TOKEN = os.environ.get("HEALTHZ_TOKEN", "")
 DEPARTMENT_SIMULATOR_URL = os.environ.get(
     "DEPARTMENT_SIMULATOR_URL", "http://127.0.0.1:8765"
 ).rstrip("/")
-DEPARTMENT_SIMULATOR_SECRET = os.environ.get(
-    "DEPARTMENT_SIMULATOR_SECRET", "simulator-shared-secret"
-)
+#: Its master secret: each simulated department's own secret is drawn from it and the
+#: department's code (departments.signing.department_secret). The documented default, which
+#: anyone can read, is for DEBUG (the demo) only.
+DEPARTMENT_SIMULATOR_SECRET = os.environ.get("DEPARTMENT_SIMULATOR_SECRET", "")
+if DEBUG and not DEPARTMENT_SIMULATOR_SECRET:
+    DEPARTMENT_SIMULATOR_SECRET = DOCUMENTED_SIMULATOR_SECRET
+if not DEBUG and DEPARTMENT_SIMULATOR_SECRET in ("", DOCUMENTED_SIMULATOR_SECRET):
+    raise ImproperlyConfigured(
+        "DEPARTMENT_SIMULATOR_SECRET is unset or still the documented default "
+        f"{DOCUMENTED_SIMULATOR_SECRET!r}: with DEBUG off, set the environment variable "
+        "DEPARTMENT_SIMULATOR_SECRET to a long random value, e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+    )

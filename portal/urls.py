@@ -65,9 +65,7 @@ staff = [
     path("applications/<int:pk>/receipt/", workbench_views.receipt, name="staff-receipt"),
     path("applications/<int:pk>/notice/", workbench_views.notice, name="staff-notice"),
     path("mandates/", workbench_views.mandates, name="staff-mandates"),
-    path(
-        "mandates/<int:pk>/decide/", workbench_views.mandate_decide, name="staff-mandate-decide"
-    ),
+    path("mandates/<int:pk>/decide/", workbench_views.mandate_decide, name="staff-mandate-decide"),
     path("walk-in/", workbench_views.walk_in, name="staff-walk-in"),
     path("walk-in/<slug:code>/", workbench_views.walk_in, name="staff-walk-in-bundle"),
     path("walk-in/done/<int:pk>/", workbench_views.walk_in_done, name="staff-walk-in-done"),

@@ -10,9 +10,8 @@ from rest_framework.test import APIClient
 
 from applications.models import Application, Event, SubTask
 
-from .processes import wait_for
+from .processes import SIMULATOR_SECRET, wait_for  # noqa: F401  (SIMULATOR_SECRET: re-exported)
 
-SIMULATOR_SECRET = "test-simulator-secret"  # noqa: S105
 PASSWORD = "Pass-word-2026"  # noqa: S105  (every test account's)
 #: Screenshots and the worker's log are kept here (the CI keeps the folder).
 ARTIFACTS = Path(

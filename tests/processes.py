@@ -1,6 +1,7 @@
 """Real processes the tests run beside themselves: the department simulator, a Celery worker."""
 
 import os
+import secrets
 import select
 import signal
 import socket
@@ -11,7 +12,11 @@ from pathlib import Path
 
 import requests
 
+from departments.signing import department_secret
+
 ROOT = Path(__file__).resolve().parent.parent
+#: The simulator's master secret in the tests, and DEPARTMENT_SIMULATOR_SECRET (tests/settings.py).
+SIMULATOR_SECRET = "test-simulator-secret"  # noqa: S105
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.1, message: str = "condition"):
@@ -27,9 +32,11 @@ def wait_for(predicate, timeout: float, interval: float = 0.1, message: str = "c
 class Simulator:
     """The department simulator as its own process, with its control API at hand."""
 
-    def __init__(self, secret: str, *extra_args: str):
+    def __init__(self, secret: str, *extra_args: str, control_token: bool = True):
         self.secret = secret
         self.extra_args = extra_args or ("--delay", "0.5")
+        #: A fresh bearer token for the control API, or None: the control API is then off.
+        self.control_token = secrets.token_urlsafe(24) if control_token else None
         self.url = ""
         self.process = None
 
@@ -47,12 +54,16 @@ class Simulator:
                 "0",
                 "--secret",
                 self.secret,
+                *(["--control-token", self.control_token] if self.control_token else []),
                 *self.extra_args,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={
+                **{k: v for k, v in os.environ.items() if k != "SIMULATOR_CONTROL_TOKEN"},
+                "PYTHONUNBUFFERED": "1",
+            },
         )
         ready, _, _ = select.select([self.process.stdout], [], [], 15)
         line = self.process.stdout.readline() if ready else ""
@@ -71,23 +82,36 @@ class Simulator:
                     self.process.kill()
         return self.process.returncode if self.process else None
 
-    def control(self, **settings):
-        response = requests.post(f"{self.url}/_control", json=settings, timeout=5)
+    @property
+    def control_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.control_token}"}
+
+    def _control_call(self, method: str, path: str, **kwargs) -> dict:
+        response = requests.request(
+            method, f"{self.url}{path}", headers=self.control_headers, timeout=5, **kwargs
+        )
         response.raise_for_status()
         return response.json()
 
+    def control(self, **settings):
+        return self._control_call("POST", "/_control", json=settings)
+
     def reset(self):
-        requests.post(f"{self.url}/_reset", timeout=5).raise_for_status()
+        self._control_call("POST", "/_reset")
 
     def cases(self, department: str | None = None) -> list[dict]:
         params = {"department": department} if department else {}
-        return requests.get(f"{self.url}/_cases", params=params, timeout=5).json()["cases"]
+        return self._control_call("GET", "/_cases", params=params)["cases"]
 
     def callbacks(self) -> list[dict]:
-        return requests.get(f"{self.url}/_callbacks", timeout=5).json()["callbacks"]
+        return self._control_call("GET", "/_callbacks")["callbacks"]
 
     def department_url(self, code: str) -> str:
         return f"{self.url}/departments/{code}"
+
+    def department_secret(self, code: str) -> str:
+        """The secret this simulator expects of department ``code`` (unless told others)."""
+        return department_secret(self.secret, code)
 
 
 class _CeleryProcess:

@@ -4,6 +4,7 @@ Redis server of this run's own (see tests/redis_server.py), unless told otherwis
 import os
 import tempfile
 
+from tests.processes import SIMULATOR_SECRET
 from tests.redis_server import broker_url
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
@@ -16,6 +17,9 @@ os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="portal-test-var
 os.environ.setdefault("SECURE_COOKIES", "0")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTE=")
 os.environ.setdefault("LOOKUP_HASH_KEY", "test-only-lookup-hash-key")
+# Not the documented default, which the settings refuse with DEBUG off; the tests' simulator
+# runs with the same master secret.
+os.environ["DEPARTMENT_SIMULATOR_SECRET"] = SIMULATOR_SECRET
 
 from portal.settings import *  # noqa: E402,F403
 

@@ -89,7 +89,7 @@ def test_redis_flushed_and_worker_killed_mid_dispatch_still_completes(
     Department.objects.filter(code="police").update(
         handling="http",
         base_url=department_simulator.department_url("police"),
-        shared_secret=department_simulator.secret,
+        shared_secret=department_simulator.department_secret("police"),
     )
     # Slow answers: the worker is killed while a create-case call is in flight.
     department_simulator.control(create_latency=2.0, delay=0.5)
@@ -258,3 +258,77 @@ def test_without_callbacks_polling_alone_finishes_the_cases(
     police_approves(application_id, api_client(make_staff("police")))
     assert wait_until_finished(application_id) == "completed"
     assert department_simulator.callbacks() == []
+
+
+def _birth_of(application_id):
+    return SubTask.objects.get(application_id=application_id, item__code="birth_certificate")
+
+
+def _birth_approved(application_id):
+    wait_for(
+        lambda: _birth_of(application_id).status == "approved",
+        30,
+        0.2,
+        "the birth certificate to be approved",
+    )
+
+
+def test_a_department_secret_rotates_without_a_case_going_astray(
+    catalogue, citizen, department_simulator, worker
+):
+    """The portal takes the new secret first, the department system follows, the portal drops
+    the old one: every message in between is taken, and afterwards the old secret is not."""
+    old, new = department_simulator.department_secret("health"), "a-new-secret-for-health"
+    applicant = api_client(citizen)
+
+    # The portal rotates; the department system still knows only the old secret.
+    Department.objects.filter(code="health").update(shared_secret=new, previous_secret=old)
+    _birth_approved(apply_newborn(applicant).json()["id"])
+    # The department system switches to the new secret.
+    department_simulator.control(department="health", secrets=[new])
+    _birth_approved(apply_newborn(applicant).json()["id"])
+    health = [c for c in department_simulator.callbacks() if c["department"] == "health"]
+    assert len(health) >= 4 and {c["status_code"] for c in health} == {200}
+
+    # The portal drops the old secret: a system that goes on signing with it is refused.
+    department_simulator.control(department="health", delay=3.0)
+    third = apply_newborn(applicant).json()["id"]
+    wait_for(lambda: _birth_of(third).status == "dispatched", 30, 0.2, "the third case")
+    Department.objects.filter(code="health").update(previous_secret="")
+    department_simulator.control(department="health", secrets=[old])
+    case_ref = _birth_of(third).case_ref
+
+    def refused():
+        calls = [c for c in department_simulator.callbacks() if c["case_id"] == case_ref]
+        return len(calls) >= 2 and calls
+
+    calls = wait_for(refused, 30, 0.2, "the old-secret callbacks")
+    assert [(c["status_code"], c["outcome"]) for c in calls] == [(401, "gave_up")] * 2
+    assert _birth_of(third).status == "dispatched"
+
+
+def test_reordered_and_repeated_callbacks_end_in_the_right_state(
+    catalogue, citizen, make_staff, department_simulator, worker, without_beat
+):
+    """Each final status comes before ``accepted``, and every message three times (no poll
+    runs): the parts end approved, each once, and the application completes."""
+    department_simulator.control(reorder_callbacks=True, duplicate_callbacks=True)
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    police_approves(application_id, api_client(make_staff("police")))
+    assert wait_until_finished(application_id) == "completed"
+
+    subtasks = SubTask.objects.filter(application_id=application_id, item__code__in=HTTP_ITEMS)
+
+    def all_delivered():
+        # The late "accepted" ones may still be on their way when the application completes.
+        calls = department_simulator.callbacks()
+        return len(calls) == 6 * len(HTTP_ITEMS) and calls
+
+    calls = wait_for(all_delivered, 30, 0.2, "every callback to be delivered")
+    for subtask in subtasks:
+        heard = [c for c in calls if c["case_id"] == subtask.case_ref]
+        assert [c["case_status"] for c in heard] == ["approved"] * 3 + ["accepted"] * 3
+        assert {c["status_code"] for c in heard} <= {200, 409}
+        moves = list(subtask.events.order_by("at", "id").values_list("to_status", flat=True))
+        assert moves[-1] == "approved" and moves.count("approved") == 1
+        assert moves.count("accepted") == 1

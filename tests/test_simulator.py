@@ -17,7 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from departments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers, verify
+from departments.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureError,
+    department_secret,
+    signed_headers,
+    verify,
+)
 from departments.simulator import REJECT_REASON
 
 from .processes import ROOT as REPO_ROOT
@@ -26,43 +33,55 @@ from .processes import Simulator
 SECRET = "test-simulator-secret"
 
 
+def secret_of(dept: str) -> str:
+    """The secret the simulator gives department ``dept``, drawn from its master secret."""
+    return department_secret(SECRET, dept)
+
+
 # --------------------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(scope="module")
-def simulator_url() -> Iterator[str]:
+def simulator_process() -> Iterator[Simulator]:
     process = Simulator(SECRET, "--delay", "0.3")
     process.start()
-    yield process.url
+    yield process
     process.stop()
 
 
 @pytest.fixture
-def sim(simulator_url: str) -> Iterator["SimulatorClient"]:
-    client = SimulatorClient(simulator_url)
+def sim(simulator_process: Simulator) -> Iterator["SimulatorClient"]:
+    client = SimulatorClient(simulator_process.url, simulator_process.control_token)
     client.control_post("/_reset")
     yield client
     client.session.close()
 
 
 class SimulatorClient:
-    """Talks to the simulator the way the portal would: signed JSON over HTTP."""
+    """Talks to the simulator the way the portal would: signed JSON over HTTP.
 
-    def __init__(self, url: str):
+    ``secret`` is the department's own secret (or its secrets), drawn from the master
+    secret unless a test passes others.
+    """
+
+    def __init__(self, url: str, control_token: str | None = None):
         self.url = url
+        self.control_token = control_token
         self.session = requests.Session()
         self.session.trust_env = False  # a proxy from the environment must not see localhost
 
     def dept_url(self, dept: str, path: str = "") -> str:
         return f"{self.url}/departments/{dept}{path}"
 
-    def signed_post(self, dept: str, path: str, payload, secret=SECRET, **kwargs):
+    def signed_post(self, dept: str, path: str, payload, secret=None, **kwargs):
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        secret = secret_of(dept) if secret is None else secret
         headers = {"Content-Type": "application/json", **signed_headers(secret, body)}
         headers.update(kwargs.pop("headers", {}))
         return self.session.post(self.dept_url(dept, path), data=body, headers=headers, **kwargs)
 
-    def signed_get(self, dept: str, path: str, secret=SECRET):
+    def signed_get(self, dept: str, path: str, secret=None):
+        secret = secret_of(dept) if secret is None else secret
         return self.session.get(self.dept_url(dept, path), headers=signed_headers(secret, b""))
 
     def create(self, dept: str = "gongan", key: str | None = None, timeout=5.0, **fields):
@@ -84,13 +103,20 @@ class SimulatorClient:
         assert response.status_code == 200, response.text
         return response.json()
 
+    @property
+    def control_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.control_token}"} if self.control_token else {}
+
     def control_get(self, path: str, **params) -> dict:
-        response = self.session.get(self.url + path, params=params)
+        response = self.session.get(self.url + path, params=params, headers=self.control_headers)
         assert response.status_code == 200, response.text
         return response.json()
 
     def control_post(self, path: str, payload: dict | None = None) -> requests.Response:
-        return self.session.post(self.url + path, json=payload or {})
+        return self.session.post(self.url + path, json=payload or {}, headers=self.control_headers)
+
+    def cases_of(self, dept: str) -> list[str]:
+        return [case["case_id"] for case in self.control_get("/_cases", department=dept)["cases"]]
 
     def configure(self, **settings) -> dict:
         response = self.control_post("/_control", settings)
@@ -182,6 +208,125 @@ def test_health_and_control_need_no_signature(sim):
     assert settings["departments"] == {}
 
 
+def test_each_department_has_its_own_secret_drawn_from_the_master(sim, receiver):
+    payload = {"idempotency_key": "k", "item_code": "A", "callback_url": receiver.url}
+    for wrong in (SECRET, secret_of("cdc")):  # the master itself, another department's
+        assert sim.signed_post("health", "/cases", payload, secret=wrong).status_code == 401
+    created = sim.signed_post("health", "/cases", payload, secret=secret_of("health"))
+    assert created.status_code == 201
+    assert sim.signed_post("cdc", "/cases", payload, secret=secret_of("cdc")).status_code == 201
+
+    wait_until(lambda: len(receiver.events()) >= 4)
+    for message in receiver.received:
+        department = json.loads(message["body"])["department"]
+        verify(secret_of(department), message["timestamp"], message["signature"], message["body"])
+        other = "cdc" if department == "health" else "health"
+        with pytest.raises(SignatureError):
+            verify(secret_of(other), message["timestamp"], message["signature"], message["body"])
+
+
+def test_a_departments_secrets_can_be_set_to_play_a_rotation(sim, receiver):
+    payload = {"idempotency_key": "k", "item_code": "A", "callback_url": receiver.url}
+    settings = sim.configure(department="health", secrets=["new", "old"])
+    assert settings["explicit_secrets"] == ["health"]
+    assert "old" not in json.dumps(settings)  # the view says which, never the secrets
+    assert (
+        sim.signed_post("health", "/cases", payload, secret=secret_of("health")).status_code == 401
+    )
+    assert sim.signed_post("health", "/cases", payload, secret="old").status_code == 201
+    assert sim.signed_get("health", f"/cases/{sim.cases_of('health')[0]}", secret="new").ok
+    assert sim.signed_post("cdc", "/cases", payload).status_code == 201  # others keep theirs
+
+    # Callbacks carry one signature per secret: a portal on either one alone takes them.
+    wait_until(lambda: len(receiver.events()) >= 4)
+    for message in receiver.received:
+        if json.loads(message["body"])["department"] == "health":
+            assert message["signature"].count("sha256=") == 2
+            for secret in ("new", "old"):
+                verify(secret, message["timestamp"], message["signature"], message["body"])
+
+    settings = sim.configure(department="health", secrets=None)
+    assert settings["explicit_secrets"] == []
+    assert sim.signed_post("health", "/cases", payload, secret="old").status_code == 401
+    assert sim.signed_post("health", "/cases", payload).status_code == 200  # the same key
+
+    sim.configure(department="health", secrets=["new"])
+    sim.control_post("/_reset")
+    assert sim.control_get("/_control")["explicit_secrets"] == []
+
+
+def test_secrets_are_set_per_department_as_a_short_list_of_strings(sim):
+    for body in (
+        {"secrets": ["x"]},
+        {"department": "health", "secrets": "x"},
+        {"department": "health", "secrets": []},
+        {"department": "health", "secrets": [""]},
+        {"department": "health", "secrets": [1]},
+        {"department": "health", "secrets": ["x"] * 6},
+    ):
+        response = sim.control_post("/_control", body)
+        assert response.status_code == 400, body
+        assert response.json()["field"] == "secrets"
+    assert sim.control_get("/_control")["explicit_secrets"] == []
+
+
+# --------------------------------------------------------------------------- control token
+
+
+CONTROL_CALLS = [("GET", "/_control"), ("POST", "/_control"), ("GET", "/_cases"),
+                 ("GET", "/_callbacks"), ("POST", "/_reset")]  # fmt: skip
+
+
+def test_the_control_api_needs_the_token_but_health_does_not(sim):
+    sim.create(applicant={"name": "张三", "id_number": "11010119900307002X"})
+    for authorization in (None, "Bearer wrong", f"Bearer {sim.control_token}x",
+                          sim.control_token, "Bearer \xff\xfe", "Bearer"):  # fmt: skip
+        headers = {} if authorization is None else {"Authorization": authorization}
+        for method, path in CONTROL_CALLS:
+            response = sim.session.request(
+                method, sim.url + path, headers=headers, json={"outage": True}
+            )
+            assert response.status_code == 401, (authorization, path)
+            assert "11010119900307002X" not in response.text
+    assert sim.session.get(sim.url + "/_health").json() == {"status": "ok"}
+    # Nothing of that reached the simulator: no outage, no reset.
+    assert sim.control_get("/_control")["global"]["outage"] is False
+    assert len(sim.control_get("/_cases")["cases"]) == 1
+
+
+def test_without_a_token_the_control_api_is_off():
+    process = Simulator(SECRET, control_token=False)
+    process.start()
+    try:
+        client = SimulatorClient(process.url, "anything")
+        assert client.control_get("/_health") == {"status": "ok"}
+        for method, path in CONTROL_CALLS:
+            response = client.session.request(
+                method, process.url + path, headers=client.control_headers
+            )
+            assert response.status_code == 403, path
+            assert "control-token" in response.json()["error"]
+    finally:
+        process.stop()
+
+
+def test_the_token_may_come_from_the_environment():
+    token = "token-from-the-environment"
+    env = {**os.environ, "SIMULATOR_CONTROL_TOKEN": token, "PYTHONUNBUFFERED": "1"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "departments.simulator", "--port", "0", "--secret", SECRET],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        url = child.stdout.readline().strip().rsplit(" ", 1)[-1]
+        assert SimulatorClient(url, token).control_get("/_control")["departments"] == {}
+        other = SimulatorClient(url, "other")
+        assert other.session.get(url + "/_cases", headers=other.control_headers).status_code == 401
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
 def test_unsigned_request_is_refused(sim):
     response = sim.session.post(sim.dept_url("gongan", "/cases"), json={"x": 1})
     assert response.status_code == 401
@@ -191,7 +336,7 @@ def test_unsigned_request_is_refused(sim):
 
 def test_stale_timestamp_is_refused(sim):
     body = json.dumps({"idempotency_key": "k", "item_code": "A"}).encode()
-    headers = signed_headers(SECRET, body, now=time.time() - 3600)
+    headers = signed_headers(secret_of("gongan"), body, now=time.time() - 3600)
     response = sim.session.post(sim.dept_url("gongan", "/cases"), data=body, headers=headers)
     assert response.status_code == 401
     assert "stale" in response.json()["error"]
@@ -281,6 +426,36 @@ def test_unknown_case_and_other_departments_case_are_404(sim):
     assert sim.signed_get("gongan", f"/cases/{case['case_id']}").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "mode, check",
+    [
+        ("not_json", lambda r: r.headers["Content-Type"].startswith("text/html")),
+        ("no_case", lambda r: "case_id" not in r.json() and "status" not in r.json()),
+        ("not_object", lambda r: isinstance(r.json(), list)),
+    ],
+)
+def test_garbage_answers_200_with_no_case_but_the_case_is_stored(sim, mode, check):
+    sim.configure(department="health", garbage=mode)
+    answer = sim.create("health", key="garbled")
+    assert answer.status_code == 200 and check(answer)
+    (case,) = sim.control_get("/_cases", department="health")["cases"]
+    read = sim.signed_get("health", f"/cases/{case['case_id']}")
+    assert read.status_code == 200 and check(read)
+    assert sim.create("gongan").status_code == 201  # other departments answer properly
+
+    sim.configure(department="health", garbage=None)
+    again = sim.create("health", key="garbled")
+    assert again.status_code == 200 and again.json()["case_id"] == case["case_id"]
+
+
+def test_garbage_takes_false_or_a_known_mode(sim):
+    for value in (True, "nonsense", 1):
+        response = sim.control_post("/_control", {"garbage": value})
+        assert response.status_code == 400 and response.json()["field"] == "garbage"
+    assert sim.configure(garbage="no_case")["global"]["garbage"] == "no_case"
+    assert sim.configure(garbage=False)["global"]["garbage"] is False
+
+
 def test_case_is_stored_before_a_slow_answer(sim):
     sim.configure(create_latency=1.0)
     with pytest.raises(requests.Timeout):
@@ -357,7 +532,7 @@ def test_callbacks_are_signed_and_follow_the_statuses(sim, receiver):
 
     assert len(receiver.received) == 2
     for message in receiver.received:
-        verify(SECRET, message["timestamp"], message["signature"], message["body"])
+        verify(secret_of("gongan"), message["timestamp"], message["signature"], message["body"])
     events = receiver.events()
     assert [e["status"] for e in events] == ["accepted", "approved"]
     approved = events[1]
@@ -385,6 +560,27 @@ def test_duplicate_callbacks(sim, receiver):
         assert len(ids) == 3
         assert len(set(ids)) == 2  # one event sent twice, plus the same news as a new event
     assert len(sim.control_get("/_callbacks")["callbacks"]) == 6
+
+
+def test_reordered_callbacks_bring_the_final_status_first(sim, receiver):
+    sim.configure(reorder_callbacks=True, reject_items=["REFUSED"])
+    sim.create(key="first", callback_url=receiver.url)
+    sim.create(key="second", item_code="REFUSED", callback_url=receiver.url)
+    wait_until(lambda: len(receiver.received) >= 4)
+    time.sleep(0.2)  # anything extra would show up now
+
+    by_key: dict[str, list[str]] = {}
+    for event in receiver.events():
+        by_key.setdefault(event["idempotency_key"], []).append(event["status"])
+    assert by_key == {"first": ["approved", "accepted"], "second": ["rejected", "accepted"]}
+
+
+def test_reordered_callbacks_can_come_twice_too(sim, receiver):
+    sim.configure(department="gongan", reorder_callbacks=True, duplicate_callbacks=True)
+    sim.create(callback_url=receiver.url)
+    wait_until(lambda: len(receiver.received) >= 6)
+    statuses = [event["status"] for event in receiver.events()]
+    assert statuses == ["approved"] * 3 + ["accepted"] * 3
 
 
 def test_no_callbacks_when_switched_off(sim, receiver):

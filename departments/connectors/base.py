@@ -18,7 +18,9 @@ class CaseOrder:
 
     department_code: str
     base_url: str
-    secret: str
+    #: The department's secrets in force (two during a rotation); kept out of repr() so that
+    #: no log line or error report of an order shows them.
+    secrets: tuple[str, ...] = field(repr=False)
     idempotency_key: str
     item_code: str
     item_name: str

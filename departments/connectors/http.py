@@ -6,11 +6,10 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from departments.reports import CaseReportSerializer
 from departments.signing import signed_headers
 
 from .base import CaseOrder, CaseReport, Connector, PermanentError, TransientError, register
-
-KNOWN_STATUSES = {"received", "accepted", "approved", "rejected"}
 
 
 @register("http", _("部门业务系统对接"))
@@ -35,7 +34,7 @@ class HttpConnector(Connector):
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "Idempotency-Key": order.idempotency_key,
-            **signed_headers(order.secret, body),
+            **signed_headers(order.secrets, body),
         }
         return self._report(
             self._call("POST", f"{order.base_url.rstrip('/')}/cases", body, headers)
@@ -43,7 +42,7 @@ class HttpConnector(Connector):
 
     def fetch(self, order: CaseOrder, case_ref: str) -> CaseReport:
         url = f"{order.base_url.rstrip('/')}/cases/{case_ref}"
-        return self._report(self._call("GET", url, b"", signed_headers(order.secret, b"")))
+        return self._report(self._call("GET", url, b"", signed_headers(order.secrets, b"")))
 
     def _call(self, method: str, url: str, body: bytes, headers: dict) -> dict:
         try:
@@ -68,13 +67,13 @@ class HttpConnector(Connector):
             raise TransientError(f"{method} {url}: answer is not JSON") from None
 
     @staticmethod
-    def _report(data: dict) -> CaseReport:
-        status = data.get("status")
-        if not data.get("case_id") or status not in KNOWN_STATUSES:
-            raise TransientError(f"unexpected answer from department system: {data!r:.300}")
-        return CaseReport(
-            case_ref=str(data["case_id"]),
-            status=status,
-            outputs=data.get("outputs") or {},
-            reason=data.get("reason") or "",
-        )
+    def _report(data) -> CaseReport:
+        serializer = CaseReportSerializer(data=data)
+        if not serializer.is_valid():
+            # A system that answers 200 with something else is broken for now, not for good:
+            # the case may well exist, and the same key finds it on the next try.
+            raise TransientError(
+                f"unexpected answer from department system: {dict(serializer.errors)!r:.300}"
+                f" in {data!r:.300}"
+            )
+        return serializer.report()
