@@ -203,12 +203,6 @@ def test_deploy_check_refuses_sending_departments_with_no_or_a_readable_secret(s
 # --------------------------------------------------------------------------- the admin
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 @pytest.mark.django_db
 def test_the_admin_shows_the_previous_secret_and_hides_posted_secrets_from_error_reports(
     admin_client,

@@ -128,8 +128,9 @@ def test_a_department_system_receives_only_what_its_item_needs_and_it_is_recorde
     }
     for code, request in cases.items():
         assert set(request["form"]) <= needed[code], code
-    # The vaccination certificate needs no parent's ID number, so none is sent.
-    assert NEWBORN_FORM["mother.id_number"] not in json.dumps(cases["vaccination_certificate"])
+    # The vaccination certificate needs no parent's ID number, so none is sent (the applicant
+    # is named, with their own number, on every case).
+    assert NEWBORN_FORM["father.id_number"] not in json.dumps(cases["vaccination_certificate"])
     assert (
         cases["birth_certificate"]["form"]["mother.id_number"] == NEWBORN_FORM["mother.id_number"]
     )
@@ -159,9 +160,9 @@ def test_a_database_dump_holds_no_resident_id_number_in_plain_text(
         HTTP_IDEMPOTENCY_KEY="dump-test",
     )
     apply_newborn(api)
-    Enterprise.objects.create(
-        credit_code="91110000600037341L", name="x", legal_rep_id_number="110105198001010016"
-    )  # get_or_create would fail: the citizen fixture made it already
+    enterprise = Enterprise.objects.get(credit_code="91110000600037341L")  # the citizen's
+    enterprise.legal_rep_id_number = "110105198001010016"
+    enterprise.save()
     walk_in = User(real_name="赵四", id_number="330106199208150042", username="w-dump")
     walk_in.set_unusable_password()
     walk_in.save()
