@@ -3,6 +3,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from accounts.services import verified_enterprises
+
 from .diagram import bundle_svg
 from .models import Bundle
 from .services import materials_of, promised_days
@@ -56,8 +58,9 @@ def bundle_detail(request, code):
             if key in bundle.savings
         ],
         "rules": bundle.eligibility_rules.all(),
-        "enterprises": list(request.user.enterprises.all())
-        if request.user.is_authenticated
+        # Only enterprises the applicant has a proven mandate for; founders file as themselves.
+        "enterprises": list(verified_enterprises(request.user))
+        if request.user.is_authenticated and not bundle.founding_item_code
         else [],
         "diagram": mark_safe(bundle_svg(bundle)),  # noqa: S308  (built with escape() throughout)
     }

@@ -1,6 +1,7 @@
 """Personal data: one policy everywhere — masked by default (in repeating groups too), each
 full view recorded, departments given only what their item needs, stored encrypted."""
 
+import io
 import json
 import subprocess
 
@@ -185,3 +186,31 @@ def test_a_database_dump_holds_no_resident_id_number_in_plain_text(
     for number in numbers:
         for form in (number, number.lower(), number[:6] + number[6:14]):
             assert form not in dump, form
+
+
+def test_a_key_is_rotated_by_encrypting_again_under_the_new_one(catalogue, citizen, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from privacy import crypto
+
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    old = list(settings.FIELD_ENCRYPTION_KEYS)
+    new = Fernet.generate_key().decode()
+    try:
+        settings.FIELD_ENCRYPTION_KEYS = [new, *old]
+        crypto.reset_keys()
+        call_command("reencrypt", stdout=io.StringIO())
+        settings.FIELD_ENCRYPTION_KEYS = [new]  # the old key is gone
+        crypto.reset_keys()
+        assert User.objects.get(pk=citizen.pk).id_number == citizen.id_number
+        form = Application.objects.get(pk=application_id).form
+        assert form["mother.id_number"] == NEWBORN_FORM["mother.id_number"]
+        # Without the new key nothing is readable: the data really moved to it.
+        settings.FIELD_ENCRYPTION_KEYS = old
+        crypto.reset_keys()
+        with pytest.raises(ValueError):
+            User.objects.get(pk=citizen.pk)
+    finally:
+        settings.FIELD_ENCRYPTION_KEYS = old
+        crypto.reset_keys()
