@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from privacy.policy import mask
+
 from .models import Enterprise, Mandate, User, Verification
 
 
@@ -27,11 +29,17 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["username", "real_name", "mobile"]
     filter_horizontal = ["departments", "groups", "user_permissions"]
     inlines = [MandateInline]
+    # A real-name ID number is shown masked and not edited here: it identifies the person.
+    readonly_fields = ["masked_id_number"]
+
+    @admin.display(description=_("居民身份证号码"))
+    def masked_id_number(self, user):
+        return mask(user.id_number) if user.id_number else "—"
     fieldsets = [
         *BaseUserAdmin.fieldsets,
         (
             _("实名信息与所属部门"),
-            {"fields": ["real_name", "id_number", "mobile", "departments"]},
+            {"fields": ["real_name", "masked_id_number", "mobile", "departments"]},
         ),
         # The role decides what staff may do: window work, or supervision of their departments
         # (department supervisor) or of the whole centre (centre supervisor).
@@ -43,7 +51,13 @@ class UserAdmin(BaseUserAdmin):
 class EnterpriseAdmin(admin.ModelAdmin):
     list_display = ["credit_code", "name", "legal_rep_name"]
     search_fields = ["credit_code", "name"]
-    fields = ["credit_code", "name", "legal_rep_name", "legal_rep_id_number"]
+    fields = ["credit_code", "name", "legal_rep_name", "masked_legal_rep_id"]
+    readonly_fields = ["legal_rep_name", "masked_legal_rep_id"]
+
+    @admin.display(description=_("法定代表人身份证号码"))
+    def masked_legal_rep_id(self, enterprise):
+        # Recorded from the licence (at a window, or when the portal issued it): not typed here.
+        return mask(enterprise.legal_rep_id_number) if enterprise.legal_rep_id_number else "—"
 
 
 @admin.register(Mandate)

@@ -1,5 +1,11 @@
+import json
+
 from django.contrib import admin, messages
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+from bundles.services import chosen_bundle_items, form_specs
+from privacy import policy
 
 from . import services
 from .models import Application, Event, IdempotencyRecord, SubTask, Upload, WorkerHeartbeat
@@ -45,6 +51,19 @@ class ApplicationAdmin(admin.ModelAdmin):
     ]
     raw_id_fields = ["applicant", "filed_by", "bundle"]
     inlines = [SubTaskInline, EventInline]
+    # The answers are the applicant's: shown with identifiers masked, never edited here.
+    exclude = ["form"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "answers"]
+
+    @admin.display(description=_("表单（敏感信息已打码）"))
+    def answers(self, application):
+        specs = form_specs(chosen_bundle_items(application.bundle, application.chosen_items))
+        return format_html(
+            "<pre>{}</pre>",
+            json.dumps(policy.masked_form(specs, application.form), ensure_ascii=False, indent=1),
+        )
 
 
 @admin.register(SubTask)
@@ -121,6 +140,8 @@ class UploadAdmin(admin.ModelAdmin):
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["key", "user", "status_code", "created_at"]
+    # The kept answer may echo an applicant's form: not shown.
+    exclude = ["response"]
     search_fields = ["key", "user__username"]
 
 

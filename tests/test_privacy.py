@@ -214,3 +214,24 @@ def test_a_key_is_rotated_by_encrypting_again_under_the_new_one(catalogue, citiz
     finally:
         settings.FIELD_ENCRYPTION_KEYS = old
         crypto.reset_keys()
+
+
+def test_the_admin_shows_identifiers_masked_too(admin_client, catalogue, citizen):
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    enterprise = Enterprise.objects.get(credit_code="91110000600037341L")
+    enterprise.legal_rep_id_number = "110105198001010016"
+    enterprise.save()
+    pages = {
+        "user": admin_client.get(f"/admin/accounts/user/{citizen.pk}/change/"),
+        "application": admin_client.get(
+            f"/admin/applications/application/{application_id}/change/"
+        ),
+        "enterprise": admin_client.get(f"/admin/accounts/enterprise/{enterprise.pk}/change/"),
+    }
+    for name, page in pages.items():
+        html = page.content.decode()
+        assert page.status_code == 200, name
+        for number in (citizen.id_number, NEWBORN_FORM["father.id_number"], "110105198001010016"):
+            assert number not in html, (name, number)
+    assert mask(citizen.id_number) in pages["user"].content.decode()
+    assert mask(NEWBORN_FORM["father.id_number"]) in pages["application"].content.decode()
