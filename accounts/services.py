@@ -20,22 +20,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
+from portal.refusals import Invalid
 from privacy.policy import mask
 
 from .models import Enterprise, Mandate, User, Verification
 from .validators import clean_credit_code, clean_resident_id
 
-
-class AccountRefused(Exception):
-    """What was asked cannot be done; ``errors`` maps each field to its messages."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__(errors)
-
-    @property
-    def messages(self) -> list[str]:
-        return [message for problems in self.errors.values() for message in problems]
+#: A refusal naming the fields it is about (portal.refusals.Invalid).
+AccountRefused = Invalid
 
 
 def _refuse(field: str, message: str) -> AccountRefused:
@@ -108,15 +100,19 @@ def awaiting_legal_rep(user):
     ).select_related("agent", "enterprise")
 
 
+def _locked_mandate(mandate_id: int) -> Mandate | None:
+    return (
+        Mandate.objects.select_for_update(of=("self",))
+        .select_related("enterprise")
+        .filter(pk=mandate_id)
+        .first()
+    )
+
+
 def answer_as_legal_rep(mandate_id: int, user, accept: bool, note: str = "") -> Mandate:
     """The legal representative confirms or refuses an agent online."""
     with transaction.atomic():
-        mandate = (
-            Mandate.objects.select_for_update(of=("self",))
-            .select_related("enterprise")
-            .filter(pk=mandate_id)
-            .first()
-        )
+        mandate = _locked_mandate(mandate_id)
         if mandate is None or not mandate.enterprise.is_legal_rep(user):
             raise Mandate.DoesNotExist
         try:
@@ -171,12 +167,7 @@ def verify_at_window(
     if errors:
         raise AccountRefused(errors)
     with transaction.atomic():
-        mandate = (
-            Mandate.objects.select_for_update(of=("self",))
-            .select_related("enterprise")
-            .filter(pk=mandate_id)
-            .first()
-        )
+        mandate = _locked_mandate(mandate_id)
         if mandate is None:
             raise Mandate.DoesNotExist
         try:
@@ -198,12 +189,7 @@ def verify_at_window(
 def revoke(mandate_id: int, user) -> Mandate:
     """The agent gives a mandate up, or the legal representative withdraws it."""
     with transaction.atomic():
-        mandate = (
-            Mandate.objects.select_for_update(of=("self",))
-            .select_related("enterprise")
-            .filter(pk=mandate_id)
-            .first()
-        )
+        mandate = _locked_mandate(mandate_id)
         if mandate is None or (
             mandate.agent_id != user.pk and not mandate.enterprise.is_legal_rep(user)
         ):

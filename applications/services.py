@@ -35,6 +35,7 @@ from bundles.services import (
 )
 from departments import connectors
 from departments.connectors import CaseOrder, CaseReport, PermanentError, TransientError
+from portal.refusals import Invalid, NotAllowed
 from workdays import calendar
 
 from . import department_view, engine
@@ -55,28 +56,9 @@ Actor = Event.Actor
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class Refused(Exception):
-    """What a person asked for cannot be done; ``messages`` say why, in their words."""
-
-    @property
-    def messages(self) -> list[str]:
-        return [str(self)]
-
-
-class ApplicationInvalid(Refused):
-    """Input that cannot be accepted; ``errors`` maps each field to its messages."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__(errors)
-
-    @property
-    def messages(self) -> list[str]:
-        return [message for problems in self.errors.values() for message in problems]
-
-
-class ActionNotAllowed(Refused):
-    """The action does not fit the current status (the API answers 409)."""
+#: The refusals of applying, under the names the views know them by.
+ApplicationInvalid = Invalid
+ActionNotAllowed = NotAllowed
 
 
 # --- applying ---------------------------------------------------------------------------------
