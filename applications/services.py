@@ -35,7 +35,7 @@ from bundles.services import (
 )
 from departments import connectors
 from departments.connectors import CaseOrder, CaseReport, PermanentError, TransientError
-from portal.refusals import Invalid, NotAllowed
+from portal import refusals
 from workdays import calendar
 
 from . import department_view, engine
@@ -57,8 +57,9 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 #: The refusals of applying, under the names the views know them by.
-ApplicationInvalid = Invalid
-ActionNotAllowed = NotAllowed
+Refused = refusals.Refused
+ApplicationInvalid = refusals.Invalid
+ActionNotAllowed = refusals.NotAllowed
 
 
 # --- applying ---------------------------------------------------------------------------------
