@@ -9,6 +9,8 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal import text as text_rules
+
 from .validators import clean_mobile, clean_resident_id
 
 User = get_user_model()
@@ -27,8 +29,11 @@ class RegisterSerializer(serializers.Serializer):
         return value
 
     def validate_real_name(self, value):
-        value = value.strip()
-        if not value:
+        try:
+            value = text_rules.check(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        if text_rules.is_blank(value):
             raise serializers.ValidationError(_("请填写真实姓名。"))
         return value
 

@@ -5,6 +5,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from portal import text as text_rules
+
 from .lockout import locked
 from .models import Enterprise, User
 from .validators import clean_credit_code, clean_mobile, clean_resident_id
@@ -51,7 +53,13 @@ class RegistrationForm(UserCreationForm):
         fields = ["username", "real_name", "id_number", "mobile", "email"]
 
     def clean_real_name(self):
-        return self.cleaned_data["real_name"].strip()
+        try:
+            name = text_rules.check(self.cleaned_data["real_name"])
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
+        if text_rules.is_blank(name):
+            raise ValidationError(_("请填写真实姓名。"), code="required")
+        return name
 
     def clean_id_number(self):
         value = clean_resident_id(self.cleaned_data["id_number"])
@@ -74,8 +82,14 @@ class RegistrationForm(UserCreationForm):
                     data["credit_code"] = clean_credit_code(code)
                 except ValidationError as exc:
                     self.add_error("credit_code", exc)
-            if not data.get("enterprise_name", "").strip():
+            name = data.get("enterprise_name", "")
+            if text_rules.is_blank(name):
                 self.add_error("enterprise_name", _("请填写企业名称。"))
+            else:
+                try:
+                    data["enterprise_name"] = text_rules.check(name)
+                except ValidationError as exc:
+                    self.add_error("enterprise_name", exc.messages)
         # A citizen served at a window has an account without a password: registering online
         # with the same name and number takes it over, with its applications.
         existing = User.objects.filter(id_number=data.get("id_number") or "-").first()
@@ -92,7 +106,7 @@ class RegistrationForm(UserCreationForm):
         if commit and self.cleaned_data.get("account_type") == "enterprise":
             enterprise, _created = Enterprise.objects.get_or_create(
                 credit_code=self.cleaned_data["credit_code"],
-                defaults={"name": self.cleaned_data["enterprise_name"].strip()},
+                defaults={"name": self.cleaned_data["enterprise_name"]},
             )
             user.enterprises.add(enterprise)
         return user

@@ -1,14 +1,18 @@
 """The applications API: thin views over ``applications.services``."""
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+
+from portal.ids import ID_PATTERN
 
 from . import services
 from .idempotency import idempotent
-from .models import Application, Event, SubTask
+from .models import Application, Event, SubTask, SubTaskStatus
 from .serializers import (
     ApplicationCreateSerializer,
     ApplicationListSerializer,
@@ -26,6 +30,8 @@ EVENTS = Prefetch("events", queryset=Event.objects.select_related("subtask__item
 
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's own applications; anyone else's answer 404."""
+
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         queryset = Application.objects.filter(applicant=self.request.user).select_related(
@@ -120,6 +126,7 @@ class SubTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     permission_classes = [IsDepartmentStaff]
     serializer_class = StaffSubTaskSerializer
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         queryset = (
@@ -130,7 +137,21 @@ class SubTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
         wanted = self.request.query_params.get("status")
         if wanted:
-            queryset = queryset.filter(status__in=wanted.split(","))
+            statuses = set(wanted.split(","))
+            unknown = statuses - set(SubTaskStatus.values)
+            if unknown:
+                raise ValidationError(
+                    {
+                        "status": [
+                            _("没有这种状态：%(s)s。可选：%(all)s。")
+                            % {
+                                "s": "、".join(sorted(unknown)[:5])[:100],
+                                "all": ",".join(SubTaskStatus.values),
+                            }
+                        ]
+                    }
+                )
+            queryset = queryset.filter(status__in=statuses)
         return queryset
 
     @extend_schema(parameters=[OpenApiParameter("status", str, description="逗号分隔的状态")])

@@ -4,10 +4,17 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from applications.services import ActionNotAllowed, ApplicationInvalid
+
+
+class Pagination(LimitOffsetPagination):
+    """``?limit=&offset=``; a limit beyond what PostgreSQL's LIMIT takes was a 500."""
+
+    max_limit = 100
 
 
 def exception_handler(exc, context):

@@ -4,6 +4,7 @@ import shutil
 import pytest
 from django.conf import settings as django_settings
 
+from .fuzzing import fuzz_catalogue, fuzz_catalogue_dir, targets  # noqa: F401  (fixtures)
 from .helpers import ARTIFACTS, PASSWORD, SIMULATOR_SECRET, screenshot
 from .processes import Beat, Simulator, Worker, wait_for
 

@@ -24,11 +24,14 @@ from applications.views import flash
 from bundles import webforms
 from bundles.models import Bundle
 from bundles.services import ChoiceError, chosen_bundle_items, form_specs, materials_of
+from portal import text as text_rules
 
 from . import services
 from .models import RejectionReason
 
 OUTPUT_ROWS = 3
+#: As long as a user's real name may be (accounts.User.real_name).
+NAME_LENGTH = 64
 PAGE_SIZE = 25
 
 
@@ -289,8 +292,13 @@ def _citizen_at_window(person) -> User:
     """The citizen by their ID number, or a new account without a password for them: they
     claim it by registering online with the same name and number."""
     errors = {}
-    if not person["real_name"]:
-        errors["person.real_name"] = [_("请填写申请人姓名。")]
+    try:
+        person["real_name"] = text_rules.clean(person["real_name"], NAME_LENGTH)
+    except ValidationError as exc:
+        errors["person.real_name"] = exc.messages
+    else:
+        if text_rules.is_blank(person["real_name"]):
+            errors["person.real_name"] = [_("请填写申请人姓名。")]
     try:
         person["id_number"] = clean_resident_id(person["id_number"])
     except ValidationError as exc:
