@@ -41,12 +41,15 @@ def fuzz_catalogue_dir(tmp_path_factory):
     return folder
 
 
+#: Departments of kind http point here; these tests never send anything to them.
+NOWHERE = "http://127.0.0.1:9"
+
+
 @pytest.fixture
 def fuzz_catalogue(db, settings, fuzz_catalogue_dir):
     from bundles.loader import load
 
-    # Departments of kind http point here; these tests never send anything to them.
-    settings.DEPARTMENT_SIMULATOR_URL = "http://127.0.0.1:9"
+    settings.DEPARTMENT_SIMULATOR_URL = NOWHERE
     load(fuzz_catalogue_dir)
 
 
@@ -87,16 +90,55 @@ class Targets:
 
 
 @pytest.fixture
-def targets(fuzz_catalogue, citizen, make_staff) -> Targets:
-    from accounts.models import User
+def targets(fuzz_catalogue) -> Targets:
+    return build_targets()
+
+
+@pytest.fixture(scope="module")
+def module_targets(django_db_setup, django_db_blocker, fuzz_catalogue_dir):
+    """The same objects, built once for a whole module of generated requests (each of which
+    is rolled back), inside a transaction undone when the module is done. Its tests are
+    marked ``django_db`` (each then runs in a savepoint of this transaction) and take
+    ``module_db``."""
+    from django.test import override_settings
+
+    from bundles.loader import load
+
+    with (
+        django_db_blocker.unblock(),
+        override_settings(DEPARTMENT_SIMULATOR_URL=NOWHERE),
+        transaction.atomic(),
+    ):
+        load(fuzz_catalogue_dir)
+        yield build_targets()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def module_db(module_targets, db):
+    return module_targets
+
+
+def build_targets() -> Targets:
+    from accounts.models import Enterprise, User
     from applications.models import Application, SubTask
     from departments.models import Department
     from feedback.services import report_cannot_get_done
 
+    citizen = User.objects.create_user(
+        username="citizen",
+        password=PASSWORD,
+        real_name="王小梅",
+        id_number="11010119900307002X",
+        mobile="13800138000",
+    )
+    citizen.enterprises.add(
+        Enterprise.objects.create(credit_code="91110000600037341L", name="北京示例餐饮有限公司")
+    )
     Department.objects.exclude(code="police").update(handling="manual")
     client = api_client(citizen)
     draft = Application.objects.get(pk=apply_newborn(client, submit=False).json()["id"])
-    submitted = _in_police_queue(apply_newborn(client).json()["id"], make_staff)
+    submitted = _in_police_queue(apply_newborn(client).json()["id"])
     restaurant = client.post(
         "/api/v1/applications/",
         {"bundle": "open_restaurant", "form": RESTAURANT_FORM},
@@ -104,15 +146,14 @@ def targets(fuzz_catalogue, citizen, make_staff) -> Targets:
     )
     assert restaurant.status_code == 201, restaurant.content
     finished = apply_newborn(client).json()["id"]
-    _finish(finished, make_staff)
-    clerk = User.objects.get(username="staff_police")
+    _finish(finished)
     supervisor = User.objects.create_user(
         username="supervisor", password=PASSWORD, role=User.Role.CENTRE_SUPERVISOR
     )
     follow_up = report_cannot_get_done(citizen, "窗口说材料不全，但没说缺什么。")
     return Targets(
         citizen=citizen,
-        clerk=clerk,
+        clerk=_clerk("police"),
         supervisor=supervisor,
         draft=draft,
         restaurant=Application.objects.get(pk=restaurant.json()["id"]),
@@ -125,13 +166,21 @@ def targets(fuzz_catalogue, citizen, make_staff) -> Targets:
     )
 
 
-def _clerk(code, make_staff):
+def _clerk(code):
     from accounts.models import User
+    from departments.models import Department
 
-    return User.objects.filter(username=f"staff_{code}").first() or make_staff(code)
+    clerk, created = User.objects.get_or_create(
+        username=f"staff_{code}", defaults={"real_name": f"{code} clerk"}
+    )
+    if created:
+        clerk.set_password(PASSWORD)
+        clerk.save()
+        clerk.departments.add(Department.objects.get(code=code))
+    return clerk
 
 
-def _in_police_queue(application_id, make_staff) -> int:
+def _in_police_queue(application_id) -> int:
     """Approve the birth certificate at the window, so household registration reaches the
     police (dispatched, not yet accepted)."""
     from applications import services
@@ -140,18 +189,18 @@ def _in_police_queue(application_id, make_staff) -> int:
     services.advance(application_id)
     birth = SubTask.objects.get(application_id=application_id, item__code="birth_certificate")
     services.dispatch(birth.pk)
-    health = _clerk("health", make_staff)
+    health = _clerk("health")
     services.staff_action(birth.pk, health, "accept")
     services.staff_action(birth.pk, health, "approve", outputs={"certificate_number": "Q1"})
     household = SubTask.objects.get(
         application_id=application_id, item__code="household_registration"
     )
     services.dispatch(household.pk)
-    _clerk("police", make_staff)
+    _clerk("police")
     return application_id
 
 
-def _finish(application_id, make_staff):
+def _finish(application_id):
     """Every part approved at its window, in the order the engine releases them."""
     from applications import services
     from applications.models import Application, SubTask
@@ -161,7 +210,7 @@ def _finish(application_id, make_staff):
         for subtask in SubTask.objects.filter(application_id=application_id, status="ready"):
             services.dispatch(subtask.pk)
         for subtask in SubTask.objects.filter(application_id=application_id, status="dispatched"):
-            clerk = _clerk(subtask.department.code, make_staff)
+            clerk = _clerk(subtask.department.code)
             services.staff_action(subtask.pk, clerk, "accept")
             services.staff_action(subtask.pk, clerk, "approve", outputs={"number": "1"})
     assert Application.objects.get(pk=application_id).status == "completed"
