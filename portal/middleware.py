@@ -12,6 +12,7 @@ JSON and the API's form bodies are checked by the API's parsers (``portal.parser
 bodies are left unread here, since some API views read the raw body (signed callbacks).
 """
 
+from django.core.handlers.wsgi import get_bytes_from_wsgi
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -43,6 +44,8 @@ class RefuseUnstorableInput:
         except (ValueError, LookupError, UnicodeError):
             # e.g. a file name in an RFC 2231 charset Python does not know.
             return refuse(request, "body", _("表单内容无法解析。"))
+        if request.content_type == "application/x-www-form-urlencoded" and not _utf8(request.body):
+            return refuse(request, "body", _not_utf8())
         found = _first_bad_field(fields, _("表单字段“%(name)s”")) or _first_bad_field(
             files, _("上传文件“%(name)s”")
         )
@@ -58,7 +61,23 @@ class RefuseUnstorableInput:
             if (key.startswith("HTTP_") or key.startswith("CONTENT_")) and "\x00" in str(value):
                 name = key.removeprefix("HTTP_").replace("_", "-").title()
                 return name, _("请求头“%(name)s”含有空字符。") % {"name": name}
+        if not _utf8(get_bytes_from_wsgi(request.META, "QUERY_STRING", "")):
+            return "query", _not_utf8()
         return _first_bad_field(request.GET, _("网址参数“%(name)s”"))
+
+
+def _utf8(raw: bytes) -> bool:
+    """Whether raw bytes are UTF-8. Django would read them as Latin-1 otherwise (a whole
+    body or query string at once), turning them into text nobody wrote."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _not_utf8() -> str:
+    return _("请求内容含有无法识别的字节（应为 UTF-8 编码的文字）。")
 
 
 def _first_bad_field(fields, what: str) -> tuple[str, str] | None:

@@ -6,6 +6,7 @@ that PostgreSQL's jsonb refuses, converts any number of digits, and lets ``"\\u0
 or a busy process. Here each is a 400 that says what is wrong and, where it can, where.
 """
 
+import io
 import json
 import math
 import re
@@ -186,10 +187,21 @@ def _checked(result):
 
 
 class FormParser(parsers.FormParser):
-    """DRF's form parser; a field with NUL or bytes that are not UTF-8 is a 400."""
+    """DRF's form parser, bounded like Django's own (DATA_UPLOAD_MAX_MEMORY_SIZE); a body
+    that is not UTF-8 (Django would read it as Latin-1) or a field with NUL is a 400."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return _checked(super().parse(stream, media_type, parser_context))
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1) if limit is not None else stream.read()
+        if limit is not None and len(raw) > limit:
+            raise BodyTooLarge(limit)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidBody(
+                _("请求内容不是有效的 UTF-8 文本（第%(n)d个字节）。") % {"n": exc.start + 1}
+            ) from None
+        return _checked(super().parse(io.BytesIO(raw), media_type, parser_context))
 
 
 class MultiPartParser(parsers.MultiPartParser):

@@ -95,7 +95,7 @@ def targets(fuzz_catalogue) -> Targets:
 
 
 @pytest.fixture(scope="module")
-def module_targets(django_db_setup, django_db_blocker, fuzz_catalogue_dir):
+def module_targets(django_db_setup, django_db_blocker, fuzz_catalogue_dir, tmp_path_factory):
     """The same objects, built once for a whole module of generated requests (each of which
     is rolled back), inside a transaction undone when the module is done. Its tests are
     marked ``django_db`` (each then runs in a savepoint of this transaction) and take
@@ -106,7 +106,9 @@ def module_targets(django_db_setup, django_db_blocker, fuzz_catalogue_dir):
 
     with (
         django_db_blocker.unblock(),
-        override_settings(DEPARTMENT_SIMULATOR_URL=NOWHERE),
+        override_settings(
+            DEPARTMENT_SIMULATOR_URL=NOWHERE, MEDIA_ROOT=tmp_path_factory.mktemp("uploads")
+        ),
         transaction.atomic(),
     ):
         load(fuzz_catalogue_dir)
