@@ -8,8 +8,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from portal.ids import ID_PATTERN
-
 from . import services
 from .idempotency import idempotent
 from .models import Application, Event, SubTask, SubTaskStatus
@@ -31,7 +29,7 @@ EVENTS = Prefetch("events", queryset=Event.objects.select_related("subtask__item
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's own applications; anyone else's answer 404."""
 
-    lookup_value_regex = ID_PATTERN
+    lookup_value_converter = "id"
 
     def get_queryset(self):
         queryset = Application.objects.filter(applicant=self.request.user).select_related(
@@ -126,7 +124,7 @@ class SubTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     permission_classes = [IsDepartmentStaff]
     serializer_class = StaffSubTaskSerializer
-    lookup_value_regex = ID_PATTERN
+    lookup_value_converter = "id"
 
     def get_queryset(self):
         queryset = (

@@ -1,6 +1,6 @@
 from rest_framework import permissions, serializers, viewsets
 
-from .models import CODE_PATTERN, Bundle, BundleItem, MaterialType
+from .models import Bundle, BundleItem, MaterialType
 from .services import bundle_form_schema
 
 
@@ -85,5 +85,5 @@ class BundleViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.AllowAny]
     serializer_class = BundleSerializer
     lookup_field = "code"
-    lookup_value_regex = CODE_PATTERN
+    lookup_value_converter = "code"
     queryset = Bundle.objects.published().order_by("code")

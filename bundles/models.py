@@ -21,8 +21,6 @@ field_key_validator = RegexValidator(
     _("字段键由小写字母、数字、下划线组成，可用点号分段，如 child.birth_date。"),
 )
 code_validator = RegexValidator(r"^[a-z0-9_]+$", _("代码只能由小写字母、数字和下划线组成。"))
-#: A code as a URL may carry it (the API's lookup of a bundle); the fields hold 64 at most.
-CODE_PATTERN = r"[a-z0-9_]{1,64}"
 
 
 class FormField(models.Model):

@@ -5,15 +5,17 @@ carried from a request into a query, was a 500. They come in through the URL, th
 string, headers (cookies: a session key is looked up in the database) and form bodies, and
 through a charset such as ``unicode_escape`` named in Content-Type, which Django would use to
 decode them. Each is answered here with a 400 that says what was wrong, before any view, any
-session lookup or any form sees it. Undecodable bytes (not UTF-8) count the same: Django
-decodes them to U+FFFD, which no person types.
+session lookup or any form sees it. Bytes that are not UTF-8 count the same: Django turns
+them into U+FFFD, or reads a whole body or query string as Latin-1 — text nobody wrote.
+A body larger than any form and its uploads can be is refused (413) before it is read.
 
 JSON and the API's form bodies are checked by the API's parsers (``portal.parsers``); their
 bodies are left unread here, since some API views read the raw body (signed callbacks).
 """
 
+from django.conf import settings
 from django.core.handlers.wsgi import get_bytes_from_wsgi
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -29,6 +31,9 @@ class RefuseUnstorableInput:
         self.get_response = get_response
 
     def __call__(self, request):
+        if _content_length(request) > max_request_bytes():
+            message = _("请求内容不能超过%(mb)d MB。") % {"mb": max_request_bytes() // 2**20}
+            return refuse(request, "body", message, status=413)
         problem = self.request_problem(request)
         if problem is not None:
             return refuse(request, *problem)
@@ -66,6 +71,20 @@ class RefuseUnstorableInput:
         return _first_bad_field(request.GET, _("网址参数“%(name)s”"))
 
 
+def max_request_bytes() -> int:
+    """The largest body taken at all: the form fields Django reads into memory, and ten
+    materials of the largest size an upload may have. Anything larger is refused before a
+    byte of it is read (Django would otherwise spool any upload, however large, to disk)."""
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10 * settings.UPLOAD_MAX_BYTES
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 def _utf8(raw: bytes) -> bool:
     """Whether raw bytes are UTF-8. Django would read them as Latin-1 otherwise (a whole
     body or query string at once), turning them into text nobody wrote."""
@@ -97,15 +116,15 @@ def _is_api_view(view_func) -> bool:
     return isinstance(cls, type) and issubclass(cls, APIView)
 
 
-def refuse(request, where: str, message: str):
+def refuse(request, where: str, message: str, status: int = 400):
     """A 400 saying ``message``: JSON for the API, a plain page for people."""
     if request.path_info.startswith("/api/"):
         return JsonResponse(
             {"detail": message, "errors": {where: [message]}},
-            status=400,
+            status=status,
             json_dumps_params={"ensure_ascii": False},
         )
     # A page of its own, without the site's context: the request may not even have a
     # session that can be looked up.
     page = render_to_string("bad_request.html", {"message": message})
-    return HttpResponseBadRequest(page)
+    return HttpResponse(page, status=status)

@@ -20,8 +20,6 @@ from rest_framework.exceptions import APIException, ParseError
 from .text import UNSTORABLE, first_unreadable
 
 MAX_DEPTH = 32
-#: The API's bodies are forms of a few kilobytes; uploads go as multipart, not JSON.
-MAX_BODY_BYTES = 256 * 1024
 #: Digits of a number literal; far more than any field holds, far less than slow parsing.
 MAX_NUMBER_CHARS = 300
 #: A JSON string, or the rest of the body after an unclosed quote. It always matches at a
@@ -158,18 +156,24 @@ def _finite(data) -> bool:
     return True
 
 
+def _read(stream) -> bytes:
+    """The body, at most DATA_UPLOAD_MAX_MEMORY_SIZE of it (as Django bounds its own forms);
+    a larger one is refused (413) before it is read whole."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    raw = stream.read(limit + 1) if limit is not None else stream.read()
+    if limit is not None and len(raw) > limit:
+        raise BodyTooLarge(limit)
+    return raw
+
+
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser with the bounds above; a body over MAX_BODY_BYTES is refused (413)
-    before it is read whole."""
+    """DRF's JSON parser with the bounds above."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
         if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
             raise InvalidBody(_("JSON 请求内容只接受 UTF-8 编码。"))
-        raw = stream.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
-            raise BodyTooLarge(MAX_BODY_BYTES)
-        return parse_json(raw)
+        return parse_json(_read(stream))
 
 
 def _checked(result):
@@ -191,10 +195,7 @@ class FormParser(parsers.FormParser):
     that is not UTF-8 (Django would read it as Latin-1) or a field with NUL is a 400."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        raw = stream.read(limit + 1) if limit is not None else stream.read()
-        if limit is not None and len(raw) > limit:
-            raise BodyTooLarge(limit)
+        raw = _read(stream)
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -156,7 +156,9 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 # Uploads live outside the web root and are served only through views that check access.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "uploads"))
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Form fields and JSON bodies (not files): the largest form is a few kilobytes; parsing a
+# body this size takes a small part of a second, a body of megabytes would not.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- API ------------------------------------------------------------------------------------
@@ -187,6 +189,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # How the API's paths take ids and codes (the converters of portal/ids.py).
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999},
+        "code": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -19,7 +19,11 @@ from workbench import views as workbench_views
 from .health import healthz
 from .ids import IdConverter  # noqa: F401  (registers the <id:…> converter)
 
-router = DefaultRouter()
+# Routes with path converters: ids and codes as the site's own pages take them (portal.ids).
+# No ".json" suffix routes: the API speaks JSON only, and its views take no `format`
+# argument (a suffix was a 500).
+router = DefaultRouter(use_regex_path=False)
+router.include_format_suffixes = False
 router.register("bundles", BundleViewSet, basename="bundle")
 router.register("applications", ApplicationViewSet, basename="application")
 router.register("subtasks", SubTaskViewSet, basename="subtask")

@@ -249,6 +249,18 @@ def timed(call):
     return result, time.perf_counter() - started
 
 
+def within_a_second(attempt, what=""):
+    """Run ``attempt()`` — a request from a fixed starting state, returning (result,
+    seconds) — and require it to take less than LIMIT_SECONDS. An attempt over the limit is
+    made once more from the same state: a slow path is slow again, while a machine that
+    four test runs share may stall once."""
+    result, took = attempt()
+    if took >= LIMIT_SECONDS:
+        result, took = attempt()
+    assert took < LIMIT_SECONDS, f"{what}: {took:.2f}s, twice"
+    return result
+
+
 def upload(code="parents_id_cards", content=PDF, name="id.pdf"):
     file = io.BytesIO(content if code != "child_photo" else PNG)
     file.name = name

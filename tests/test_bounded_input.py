@@ -20,7 +20,7 @@ from bundles.fieldtypes import CLEANERS, FieldSpec, clean_form
 from portal import parsers
 from portal import text as text_rules
 
-from .fuzzing import LIMIT_SECONDS, timed
+from .fuzzing import rolled_back, timed, within_a_second
 from .helpers import NEWBORN_FORM, api_client, apply_newborn, web_values
 from .schema_values import resident_id
 
@@ -29,10 +29,13 @@ NUMBER = FieldSpec(key="seats", label="座位数", type="number", min_value=0)
 
 
 def cleaned(spec: FieldSpec, value, seconds: float = 0.1):
-    """clean_form of one field, which must take less than ``seconds``."""
-    (values, errors), took = timed(lambda: clean_form([spec], {spec.key: value}))
-    assert took < seconds, f"{spec.type} took {took:.2f}s on {str(value)[:40]!r}"
-    return values.get(spec.key), errors.get(spec.key, [])
+    """clean_form of one field, which must take less than ``seconds`` (a second try is
+    allowed: the machine is shared)."""
+    for _attempt in range(2):
+        (values, errors), took = timed(lambda: clean_form([spec], {spec.key: value}))
+        if took < seconds:
+            return values.get(spec.key), errors.get(spec.key, [])
+    raise AssertionError(f"{spec.type} took {took:.2f}s on {type(value).__name__}")
 
 
 # --- numbers ------------------------------------------------------------------------------
@@ -263,12 +266,16 @@ def test_the_quick_check_of_escapes_agrees_with_decoding(value):
 
 # --- through the API ------------------------------------------------------------------------
 def post_raw(client, path, raw: bytes, content_type="application/json", method="post"):
-    response, took = timed(lambda: getattr(client, method)(path, raw, content_type=content_type))
-    assert took < LIMIT_SECONDS, f"{path} took {took:.2f}s"
-    return response
+    """Send ``raw`` (undone afterwards), which must be answered within the second."""
+
+    def attempt():
+        with rolled_back():
+            return timed(lambda: getattr(client, method)(path, raw, content_type=content_type))
+
+    return within_a_second(attempt, path)
 
 
-def test_the_api_refuses_each_unbounded_body_with_a_400_naming_where(targets):
+def test_the_api_refuses_each_unbounded_body_with_a_400_naming_where(targets, settings):
     client = api_client(targets.citizen)
     path = f"/api/v1/applications/{targets.draft.pk}/"
     for raw, where, says in REFUSED_BODIES:
@@ -276,7 +283,7 @@ def test_the_api_refuses_each_unbounded_body_with_a_400_naming_where(targets):
         assert response.status_code == 400, (raw[:40], response.content[:200])
         assert says in response.json()["detail"]
         assert list(response.json()["errors"]) == [where]
-    too_big = b'{"form": {"child.name": "' + b"x" * (parsers.MAX_BODY_BYTES) + b'"}}'
+    too_big = b'{"form": {"child.name": "' + b"x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + b'"}}'
     assert post_raw(client, path, too_big, method="patch").status_code == 413
     latin = post_raw(client, path, b'{"a": 1}', "application/json; charset=latin-1", "patch")
     assert latin.status_code == 400 and "UTF-8" in latin.json()["detail"]
@@ -330,8 +337,8 @@ def test_form_bodies_to_the_api_are_checked_too(targets):
 def test_paging_beyond_what_the_database_takes_is_bounded(targets):
     client = api_client(targets.citizen)
     for query in ("limit=99999999999999999999999", "offset=99999999999999999999999&limit=5"):
-        response, took = timed(lambda q=query: client.get(f"/api/v1/applications/?{q}"))
-        assert response.status_code == 200 and took < LIMIT_SECONDS, query
+        response = post_raw(client, f"/api/v1/applications/?{query}", b"", method="get")
+        assert response.status_code == 200, query
     assert len(client.get("/api/v1/applications/?limit=100000").json()["results"]) == 4
 
 
@@ -367,12 +374,39 @@ def test_nul_and_undecodable_bytes_never_reach_a_view(client, targets):
     ):
         response = client.post(draft_step, escaped, content_type=content_type)
         assert response.status_code == 400 and "UTF-8" in response.content.decode()
-    for body in ("child.name=a%00b", "child.name=%ff%fe", "child.name=%c0%af", "a%00=1"):
+    for body in (
+        b"child.name=a%00b",
+        b"child.name=%ff%fe",
+        b"child.name=%c0%af",
+        b"a%00=1",
+        b"child.name=\xff\xfe",  # raw: Django would read the whole body as Latin-1
+        b"child.name=\xe7\x8e",
+    ):
         response = client.post(draft_step, body, content_type="application/x-www-form-urlencoded")
         assert response.status_code == 400, body
         assert "UTF-8" in response.content.decode()
+    # Raw bytes in the query string (WSGI hands them over as Latin-1 text).
+    assert client.get("/", QUERY_STRING="q=\xe7\x8e").status_code == 400
     targets.draft.refresh_from_db()
     assert targets.draft.form["child.name"] == NEWBORN_FORM["child.name"]
+
+
+def test_bodies_are_bounded_before_they_are_read(client, targets, settings):
+    from portal.middleware import max_request_bytes
+
+    client.force_login(targets.citizen)
+    step = f"/applications/{targets.draft.pk}/steps/form-1/"
+    huge = str(max_request_bytes() + 1)
+    for path in (step, f"/api/v1/applications/{targets.draft.pk}/materials/"):
+        response = client.post(
+            path, b"x", content_type="multipart/form-data; boundary=b", CONTENT_LENGTH=huge
+        )
+        assert response.status_code == 413, path
+    # The most a form may carry (DATA_UPLOAD_MAX_MEMORY_SIZE) is handled within the second.
+    name = "child.name=" + "%E7%8E%8B" * ((settings.DATA_UPLOAD_MAX_MEMORY_SIZE - 20) // 9)
+    response = post_raw(client, step, name.encode(), "application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "不能超过30个字" in response.content.decode()
 
 
 def test_walk_in_multipart_with_nul_is_refused_before_anything_is_saved(client, targets):
@@ -391,31 +425,51 @@ def test_walk_in_multipart_with_nul_is_refused_before_anything_is_saved(client, 
 ODD_IDS = ["abc", "1.5", "٣", "²", "99999999999999999999999", "-1", "0", "007", "1e3", "%00"]
 
 
-def id_routes(patterns=None, prefix=""):
-    """Every URL of the site with an id in it, as a template with ``{id}`` for it."""
+def routes(patterns=None, prefix=""):
+    """Every URL pattern of the site, as its route text."""
     for entry in patterns if patterns is not None else get_resolver().url_patterns:
         pattern = entry.pattern
         route = getattr(pattern, "_route", None)
         if route is None:
             route = pattern._regex.lstrip("^").rstrip("$").replace("\\", "")
         if isinstance(entry, URLResolver):
-            yield from id_routes(entry.url_patterns, prefix + route)
+            yield from routes(entry.url_patterns, prefix + route)
         elif isinstance(entry, URLPattern):
-            full = prefix + route
-            for name in ("pk", "subtask_id", "id"):
-                full = full.replace(f"<id:{name}>", "{id}")
-                full = full.replace(f"(?P<{name}>[1-9][0-9]{{0,17}})", "{id}")
-            if "{id}" in full and "<" not in full and "(?P" not in full:
-                yield "/" + full
+            yield "/" + prefix + route
 
 
-def test_every_id_route_is_bounded_to_bigint():
-    routes = set(id_routes())
-    assert "/api/v1/applications/{id}/" in routes
-    assert "/api/v1/subtasks/{id}/accept/" in routes
-    assert "/staff/subtasks/{id}/" in routes
-    assert "/applications/{id}/certificates/{id}/" in routes
-    assert len(routes) > 30
+def id_routes():
+    """Every URL of the site with an id in it, as a template with ``{id}`` for it."""
+    for route in routes():
+        for name in ("pk", "subtask_id", "id"):
+            route = route.replace(f"<id:{name}>", "{id}")
+        if "{id}" in route and "<" not in route:
+            yield route
+
+
+def test_every_id_in_a_url_is_bounded_to_bigint():
+    every = list(routes())
+    unbounded = [r for r in every if "<int:" in r or "[^/.]+" in r or "<str:" in r]
+    assert unbounded == []
+    # Only the admin takes any text as an object's id, and answers one it cannot find itself.
+    assert all(r.startswith("/admin/") for r in every if "<path:" in r)
+    found = set(id_routes())
+    assert "/api/v1/applications/{id}/" in found
+    assert "/api/v1/subtasks/{id}/accept/" in found
+    assert "/staff/subtasks/{id}/" in found
+    assert "/applications/{id}/certificates/{id}/" in found
+    assert len(found) > 30
+
+
+def test_the_api_schema_describes_ids_and_codes_as_the_urls_take_them(client, settings):
+    from portal.ids import CODE_PATTERN, ID_PATTERN
+
+    overrides = settings.SPECTACULAR_SETTINGS["PATH_CONVERTER_OVERRIDES"]
+    assert overrides["code"]["pattern"] == f"^{CODE_PATTERN}$"
+    assert ID_PATTERN == "[1-9][0-9]{0,17}" and overrides["id"]["maximum"] == 10**18 - 1
+    schema = client.get("/api/schema/?format=json").json()
+    (parameter,) = schema["paths"]["/api/v1/applications/{id}/submit/"]["post"]["parameters"]
+    assert parameter["schema"] == overrides["id"]
 
 
 def test_odd_ids_are_not_found_on_every_route(client, targets, django_user_model):
@@ -444,6 +498,13 @@ def test_the_report_form_ignores_an_application_that_is_no_id(client, targets):
     assert FollowUp.objects.filter(application=None, reporter=targets.citizen).count() == 5
 
 
+def test_format_suffixes_are_no_routes(targets):
+    client = api_client(targets.citizen)
+    assert client.post("/api/v1/applications.json").status_code == 404
+    assert client.patch(f"/api/v1/applications/{targets.draft.pk}.json").status_code == 404
+    assert client.get("/api/v1/applications/?format=json").status_code == 200
+
+
 def test_a_clerk_acting_on_an_odd_id_gets_404(targets):
     clerk = api_client(targets.clerk)
     for odd in ("abc", "٣", "99999999999999999999999"):
@@ -464,6 +525,56 @@ def test_invisible_answers_are_blank_on_the_web_form_too(client, targets):
     assert "“新生儿姓名”为必填项" in response.content.decode()
     targets.draft.refresh_from_db()
     assert "child.name" not in targets.draft.form
+
+
+def test_services_refuse_unstorable_and_disguised_text_naming_the_field(targets):
+    """Behind the request guard and the parsers, the services check what they store too
+    (they are also called from the admin, tasks and the shell)."""
+    from applications import services
+    from feedback import services as feedback
+
+    calls = {
+        "reason": lambda text: services.withdraw(targets.submitted.pk, targets.citizen, text),
+        "note": lambda text: services.supply_supplement(
+            targets.submitted.pk, targets.citizen, text
+        ),
+        "description": lambda text: feedback.report_cannot_get_done(targets.citizen, text),
+        "resolution": lambda text: feedback.answer(targets.follow_up.pk, targets.supervisor, text),
+        "tracking_number": lambda text: services.set_tracking_number(
+            targets.submitted.pk, targets.clerk, text
+        ),
+        "outputs": lambda text: services.staff_action(
+            targets.household.pk, targets.clerk, "approve", outputs={"number": text}
+        ),
+        "delivery.recipient": lambda text: services.update_draft(
+            targets.draft,
+            delivery={
+                "method": "mail",
+                "recipient": text,
+                "mobile": "13800138000",
+                "address": "北京",
+            },
+        ),
+    }
+    for field, call in calls.items():
+        for text in ("a\x00b", "a\ud800b", "王\u202e小梅", "x" * 5000):
+            with pytest.raises(services.ApplicationInvalid) as refused:
+                call(text)
+            assert field in refused.value.errors, (field, text)
+    blank = "\u200b\u3000\ufeff"
+    for field in ("reason", "description", "resolution"):
+        call = {
+            "reason": lambda: services.staff_action(
+                targets.household.pk, targets.clerk, "reject", reason=blank
+            ),
+            "description": lambda: feedback.report_cannot_get_done(targets.citizen, blank),
+            "resolution": lambda: feedback.answer(targets.follow_up.pk, targets.supervisor, blank),
+        }[field]
+        with pytest.raises(services.ApplicationInvalid) as refused:
+            call()
+        assert field in refused.value.errors
+    targets.submitted.refresh_from_db()
+    assert targets.submitted.status == "in_progress" and not targets.submitted.tracking_number
 
 
 def test_the_newborn_still_goes_through(targets):

@@ -18,7 +18,7 @@ from django.contrib.messages import get_messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .fuzzing import LIMIT_SECONDS, rolled_back, timed
+from .fuzzing import rolled_back, timed, within_a_second
 from .helpers import NEWBORN_FORM, PDF, PNG
 from .schema_values import resident_id
 
@@ -384,27 +384,35 @@ def test_no_form_fails_stalls_or_half_saves(form, data, module_db, people):
     client = people[form.user]
     path = path_of(form, module_db)
     as_multipart = bool(files) or (form.files and data.draw(st.booleans()))
-    client.cookies.pop("messages", None)  # only this request's messages count
-    with rolled_back():
-        before = state()
-        if form.method == "get":
-            query = urlencoded(pairs).decode("latin-1")
-            response, took = timed(lambda: client.get(f"{path}?{query}"))
-        elif as_multipart:
+    if form.method == "get":
+        query = urlencoded(pairs).decode("latin-1")
+
+        def send():  # the query's bytes as they are (WSGI hands them over as Latin-1)
+            return client.get(path, QUERY_STRING=query)
+    else:
+        if as_multipart:
             body = multipart(pairs, files)
             content_type = "multipart/form-data; boundary=fuzzBoundary7MA4YWxkTrZu0gW"
-            response, took = timed(lambda: client.post(path, body, content_type=content_type))
         else:
-            body = urlencoded(pairs)
-            content_type = "application/x-www-form-urlencoded"
-            response, took = timed(lambda: client.post(path, body, content_type=content_type))
-        assert response.status_code < 500, (form.name, pairs, files)
-        assert took < LIMIT_SECONDS, (form.name, f"{took:.2f}s")
-        if error_shown(response) and form.method == "post":
-            after = state()
-            if form.name.startswith("step: ") and "form" in form.name:
-                # A form step saves the answers that pass as the draft (and then says what is
-                # still missing); a refused answer leaves the draft as it was.
-                after, before = after[:2] + after[3:], before[:2] + before[3:]
-            assert after == before, (form.name, pairs)
-        stored_drafts_are_clean()
+            body, content_type = urlencoded(pairs), "application/x-www-form-urlencoded"
+
+        def send():
+            return client.post(path, body, content_type=content_type)
+
+    def attempt():
+        client.cookies.pop("messages", None)  # only this request's messages count
+        with rolled_back():
+            before = state()
+            response, took = timed(send)
+            assert response.status_code < 500, (form.name, pairs, files)
+            if error_shown(response) and form.method == "post":
+                after = state()
+                if form.name.startswith("step: ") and "form" in form.name:
+                    # A form step saves the answers that pass as the draft (and then says
+                    # what is still missing); a refused answer leaves the draft as it was.
+                    after, before = after[:2] + after[3:], before[:2] + before[3:]
+                assert after == before, (form.name, pairs)
+            stored_drafts_are_clean()
+        return response, took
+
+    within_a_second(attempt, form.name)
