@@ -5,6 +5,7 @@ into messages a person can act on.
 """
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -48,7 +49,13 @@ def clean_credit_code(value: str) -> str:
 
 def clean_mobile(value: str) -> str:
     """Return a mainland mobile number of 11 digits, or raise ValidationError."""
-    compact = re.sub(r"[\s-]", "", value or "") if len(value or "") <= MAX_INPUT else ""
+    # Full-width digits typed with a Chinese input method count (NFKC); other scripts do not.
+    compact = value or ""
+    compact = (
+        re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", compact))
+        if len(compact) <= MAX_INPUT
+        else ""
+    )
     if compact.startswith("+86"):
         compact = compact[3:]
     if not MOBILE_RE.fullmatch(compact):

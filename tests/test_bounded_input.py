@@ -12,6 +12,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -179,6 +180,26 @@ def test_rare_characters_and_trimmed_invisibles_are_ordinary_text():
     assert cleaned(spec, "李䶮") == ("李䶮", [])
     assert cleaned(spec, "\u200b\ufeff 李䶮\u3000\u200b") == ("李䶮", [])
     assert cleaned(spec, "☺\ufe0f") == ("☺\ufe0f", [])
+
+
+def test_identifiers_are_ascii_digits():
+    from accounts.validators import clean_mobile
+
+    for mobile in ("13٨٠٠١٣٨٠٠٠", "13800138000\n1", "1" * 100_000):
+        with pytest.raises(ValidationError):
+            clean_mobile(mobile)
+    assert clean_mobile(" 138-0013-8000 ") == "13800138000"
+    assert clean_mobile("１３８００１３８０００") == "13800138000"  # full-width, as IMEs type
+
+
+def test_web_form_rows_are_numbered_in_ascii_and_few_digits():
+    from django.http import QueryDict
+
+    from bundles.webforms import parse
+
+    posted = QueryDict(mutable=True)
+    posted.update({f"people.{'9' * 5000}.name": "甲", "people.٣.name": "乙", "people.2.name": "丙"})
+    assert parse([GROUP], posted) == {"people": [{"name": "丙"}]}
 
 
 # --- the API's JSON parser ----------------------------------------------------------------
