@@ -286,6 +286,13 @@ def test_the_quick_check_of_escapes_agrees_with_decoding(value):
 
 
 # --- through the API ------------------------------------------------------------------------
+@pytest.fixture
+def targets(module_db):
+    """The objects to aim at, built once for this module; each test runs in a savepoint of
+    the module's transaction, so none sees what another did."""
+    return module_db
+
+
 def post_raw(client, path, raw: bytes, content_type="application/json", method="post"):
     """Send ``raw`` (undone afterwards), which must be answered within the second."""
 
