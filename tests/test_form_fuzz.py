@@ -24,7 +24,7 @@ from .schema_values import resident_id
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = 40
+EXAMPLES = 30
 
 # --- what is sent -------------------------------------------------------------------------
 ODD_TEXT = [
