@@ -35,6 +35,7 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description=_("居民身份证号码"))
     def masked_id_number(self, user):
         return mask(user.id_number) if user.id_number else "—"
+
     fieldsets = [
         *BaseUserAdmin.fieldsets,
         (

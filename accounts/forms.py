@@ -4,6 +4,8 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from portal import text as text_rules
+
 from .models import User
 from .validators import clean_credit_code, clean_mobile, clean_resident_id
 
@@ -37,7 +39,13 @@ class RegistrationForm(UserCreationForm):
         fields = ["username", "real_name", "id_number", "mobile", "email"]
 
     def clean_real_name(self):
-        return self.cleaned_data["real_name"].strip()
+        try:
+            name = text_rules.check(self.cleaned_data["real_name"])
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
+        if text_rules.is_blank(name):
+            raise ValidationError(_("请填写真实姓名。"), code="required")
+        return name
 
     def clean_id_number(self):
         return clean_resident_id(self.cleaned_data["id_number"])
@@ -61,7 +69,8 @@ class RegistrationForm(UserCreationForm):
                     data["credit_code"] = clean_credit_code(code)
                 except ValidationError as exc:
                     self.add_error("credit_code", exc)
-            if not data.get("enterprise_name", "").strip():
+            name = data.get("enterprise_name", "")
+            if text_rules.is_blank(name):
                 self.add_error("enterprise_name", _("请填写企业名称。"))
         else:
             data["credit_code"] = data["enterprise_name"] = ""

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import fields as drf_fields
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from portal.throttling import throttle
@@ -13,7 +14,7 @@ from privacy.models import Disclosure
 
 from . import department_view, services
 from .idempotency import idempotent
-from .models import Application, Event, SubTask
+from .models import Application, Event, SubTask, SubTaskStatus
 from .serializers import (
     ApplicationCreateSerializer,
     ApplicationListSerializer,
@@ -35,6 +36,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     # Only the model, for the API schema: get_queryset decides what a caller sees.
     queryset = Application.objects.none()
+    lookup_value_converter = "id"
 
     #: Actions worth flooding, and the rate limit (settings.RATE_LIMITS) each counts against.
     RATE_LIMITED = {"create": "applications", "materials": "uploads"}
@@ -138,6 +140,7 @@ class SubTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     queryset = SubTask.objects.none()
     permission_classes = [IsDepartmentStaff]
     serializer_class = StaffSubTaskSerializer
+    lookup_value_converter = "id"
 
     def get_queryset(self):
         queryset = (
@@ -148,7 +151,21 @@ class SubTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
         wanted = self.request.query_params.get("status")
         if wanted:
-            queryset = queryset.filter(status__in=wanted.split(","))
+            statuses = set(wanted.split(","))
+            unknown = statuses - set(SubTaskStatus.values)
+            if unknown:
+                raise ValidationError(
+                    {
+                        "status": [
+                            _("没有这种状态：%(s)s。可选：%(all)s。")
+                            % {
+                                "s": "、".join(sorted(unknown)[:5])[:100],
+                                "all": ",".join(SubTaskStatus.values),
+                            }
+                        ]
+                    }
+                )
+            queryset = queryset.filter(status__in=statuses)
         return queryset
 
     @extend_schema(parameters=[OpenApiParameter("status", str, description="逗号分隔的状态")])

@@ -7,6 +7,42 @@ from privacy import policy
 from . import department_view
 from .models import Application, ApplicationStatus, Event, SubTask, Upload
 
+CODE_LENGTH = 64
+
+
+class LengthFirst:
+    """Count a list's or an object's entries before checking each one (DRF counts after),
+    so that a body of a hundred thousand entries is refused at once."""
+
+    def __init__(self, *args, max_entries: int, **kwargs):
+        self.max_entries = max_entries
+        super().__init__(*args, **kwargs)
+
+    def run_child_validation(self, data):
+        if len(data) > self.max_entries:
+            raise serializers.ValidationError(
+                _("最多%(n)d项，收到%(m)d项。") % {"n": self.max_entries, "m": len(data)}
+            )
+        return super().run_child_validation(data)
+
+
+class BoundedListField(LengthFirst, serializers.ListField):
+    pass
+
+
+class BoundedDictField(LengthFirst, serializers.DictField):
+    pass
+
+
+def codes(help_text=None, **kwargs):
+    """A list of catalogue codes (optional items, materials)."""
+    return BoundedListField(
+        child=serializers.CharField(max_length=CODE_LENGTH),
+        max_entries=50,
+        help_text=help_text,
+        **kwargs,
+    )
+
 
 class ItemRefSerializer(serializers.Serializer):
     code = serializers.CharField()
@@ -137,29 +173,32 @@ class ApplicationListSerializer(serializers.ModelSerializer):
         ]
 
 
+#: Entries of an application's form: more than any bundle asks.
+FORM_ENTRIES = 500
+
+
 class ApplicationCreateSerializer(serializers.Serializer):
-    bundle = serializers.CharField(help_text=_("一件事代码，如 newborn"))
-    form = serializers.DictField(required=False, default=dict)
-    items = serializers.ListField(
-        child=serializers.CharField(), required=False, default=list, help_text=_("选办事项的代码")
-    )
-    delivery = serializers.DictField(required=False, default=dict)
+    bundle = serializers.CharField(max_length=CODE_LENGTH, help_text=_("一件事代码，如 newborn"))
+    form = BoundedDictField(required=False, default=dict, max_entries=FORM_ENTRIES)
+    items = codes(required=False, default=list, help_text=_("选办事项的代码"))
+    delivery = BoundedDictField(required=False, default=dict, max_entries=10)
     enterprise = serializers.CharField(
         required=False,
         default=None,
+        max_length=32,
         help_text=_("企业事项：以哪个企业（统一社会信用代码）的名义办理"),
     )
     submit = serializers.BooleanField(required=False, default=False)
 
 
 class ApplicationUpdateSerializer(serializers.Serializer):
-    form = serializers.DictField(required=False)
-    items = serializers.ListField(child=serializers.CharField(), required=False)
-    delivery = serializers.DictField(required=False)
+    form = BoundedDictField(required=False, max_entries=FORM_ENTRIES)
+    items = codes(required=False)
+    delivery = BoundedDictField(required=False, max_entries=10)
 
 
 class MaterialUploadSerializer(serializers.Serializer):
-    code = serializers.CharField()
+    code = serializers.CharField(max_length=CODE_LENGTH)
     file = serializers.FileField()
 
 
@@ -168,12 +207,9 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class StaffActionSerializer(ReasonSerializer):
-    outputs = serializers.DictField(required=False, default=dict)
-    materials = serializers.ListField(
-        child=serializers.CharField(),
-        required=False,
-        default=list,
-        help_text=_("补正时：需要申请人重新上传的材料代码"),
+    outputs = BoundedDictField(required=False, default=dict, max_entries=20)
+    materials = codes(
+        required=False, default=list, help_text=_("补正时：需要申请人重新上传的材料代码")
     )
 
 

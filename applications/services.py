@@ -8,6 +8,7 @@ one sub-task; locks are always taken in the same order, so they cannot deadlock.
 
 import datetime
 import logging
+import math
 import random
 import re
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ from bundles.services import (
 from departments import connectors
 from departments.connectors import CaseOrder, CaseReport, PermanentError, TransientError
 from portal import refusals
+from portal import text as text_rules
 from workdays import calendar
 
 from . import department_view, engine
@@ -54,6 +56,8 @@ from .models import SubTaskStatus as S
 log = logging.getLogger(__name__)
 Actor = Event.Actor
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Longest reason, note or explanation a person or a department may give.
+REASON_LENGTH = 2000
 
 
 #: The refusals of applying, under the names the views know them by.
@@ -178,20 +182,28 @@ def _clean_delivery(delivery, offered=()) -> tuple[dict, dict[str, list[str]]]:
             ("address", _("邮寄地址")),
         ):
             value = delivery.get(key)
-            if not isinstance(value, str) or not value.strip():
+            if not isinstance(value, str) or text_rules.is_blank(value):
                 errors[f"delivery.{key}"] = [_("邮寄送达须填写%(label)s。") % {"label": label}]
-            elif len(value) > 200:
-                errors[f"delivery.{key}"] = [_("%(label)s过长。") % {"label": label}]
-            elif key == "mobile":
-                try:
-                    clean[key] = clean_mobile(value)
-                except ValidationError as exc:
-                    errors[f"delivery.{key}"] = exc.messages
-            else:
-                clean[key] = value.strip()
+                continue
+            try:
+                value = text_rules.clean(value, 200)
+                clean[key] = clean_mobile(value) if key == "mobile" else value
+            except ValidationError as exc:
+                errors[f"delivery.{key}"] = [f"{label}：{m}" for m in exc.messages]
     elif method == DeliveryMethod.PICKUP and delivery.get("hall"):
-        clean["hall"] = str(delivery["hall"]).strip()[:100]
+        try:
+            clean["hall"] = text_rules.clean(delivery["hall"], 100)
+        except ValidationError as exc:
+            errors["delivery.hall"] = [_("领取大厅：%(m)s") % {"m": m} for m in exc.messages]
     return clean, errors
+
+
+def _reason(value, field: str = "reason") -> str:
+    """A reason or note as given, trimmed; ApplicationInvalid naming ``field`` if unfit."""
+    try:
+        return text_rules.clean(value, REASON_LENGTH)
+    except ValidationError as exc:
+        raise ApplicationInvalid({field: exc.messages}) from None
 
 
 def update_draft(application: Application, form: dict | None = None, items=None, delivery=None):
@@ -370,6 +382,7 @@ def _time_taken(start, end, paused: int) -> int | None:
 
 
 def withdraw(application_id: int, user, reason: str = "") -> Application:
+    reason = _reason(reason)
     with transaction.atomic():
         application = _lock(application_id)
         if application.applicant_id != user.pk:
@@ -430,6 +443,7 @@ def attach_material(application: Application, material_code: str, upload, user) 
 
 def supply_supplement(application_id: int, user, note: str = "") -> Application:
     """The applicant has supplied what was missing: every part waiting for it resumes."""
+    note = _reason(note, "note")
     with transaction.atomic():
         application = _lock(application_id)
         if application.applicant_id != user.pk:
@@ -728,15 +742,24 @@ def staff_action(
     application_id = (
         subtasks_for_staff(user).values_list("application_id", flat=True).get(pk=subtask_id)
     )
-    reason = (reason or "").strip()
     errors = {}
-    if method in ("reject", "request_supplement") and not reason:
-        errors["reason"] = [_("请说明理由或需要补正的内容。")]
+    try:
+        reason = text_rules.clean(reason, REASON_LENGTH)
+    except ValidationError as exc:
+        errors["reason"] = exc.messages
+    else:
+        if method in ("reject", "request_supplement") and text_rules.is_blank(reason):
+            errors["reason"] = [_("请说明理由或需要补正的内容。")]
     outputs = outputs or {}
     if not isinstance(outputs, dict) or not all(
         isinstance(k, str) and isinstance(v, str | int | float) for k, v in outputs.items()
     ):
         errors["outputs"] = [_('办理结果应为“名称: 值”的对象，如 {"certificate_number": "…"}。')]
+    else:
+        try:
+            outputs = _clean_outputs(outputs)
+        except ValidationError as exc:
+            errors["outputs"] = exc.messages
     if errors:
         raise ApplicationInvalid(errors)
     with transaction.atomic():
@@ -795,10 +818,33 @@ def _issued(subtask: SubTask) -> None:
     application.save(update_fields=["acting_for", "updated_at"])
 
 
+def _clean_outputs(outputs: dict) -> dict:
+    """A department's results: names and texts a person can read, numbers that are finite
+    and of a sensible size (they are shown to the applicant and passed to later parts)."""
+    clean = {}
+    for name, value in outputs.items():
+        name = text_rules.clean(name, 64)
+        if text_rules.is_blank(name):
+            raise ValidationError(_("办理结果的名称不能为空。"))
+        if isinstance(value, str):
+            value = text_rules.clean(value, 500)
+        elif (
+            isinstance(value, bool)
+            or (isinstance(value, float) and not math.isfinite(value))
+            or abs(value) >= 1e15
+        ):
+            raise ValidationError(_("办理结果“%(n)s”的数值超出范围。") % {"n": name})
+        clean[name] = value
+    return clean
+
+
 def set_tracking_number(application_id: int, user, number: str) -> Application:
     """Staff of a department taking part record the parcel's tracking number (邮寄送达)."""
-    number = (number or "").strip()
-    if not number or len(number) > 64 or CONTROL.search(number):
+    try:
+        number = text_rules.clean(number, 64)
+    except ValidationError:
+        number = ""
+    if text_rules.is_blank(number) or CONTROL.search(number):
         raise ApplicationInvalid({"tracking_number": [_("请填写正确的邮寄单号。")]})
     with transaction.atomic():
         application = _lock(application_id)

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
@@ -97,25 +98,39 @@ def application_detail(request, pk):
     )
 
 
+def attach_all(application, request, then=None) -> dict[str, list[str]]:
+    """Attach every uploaded file, then do ``then()``; if any file is refused (or ``then``
+    is), none is kept: the errors by material code (or "" for ``then``'s)."""
+    errors: dict[str, list[str]] = {}
+    with transaction.atomic():
+        for code, upload in request.FILES.items():
+            try:
+                services.attach_material(application, code, upload, request.user)
+            except services.Refused as exc:
+                errors[code] = exc.messages
+        if not errors and then is not None:
+            try:
+                then()
+            except services.Refused as exc:
+                errors[""] = exc.messages
+        if errors:
+            transaction.set_rollback(True)
+    return errors
+
+
 @login_required
 @require_POST
 @rate_limited("uploads")
 def supplement(request, pk):
     """Upload what a department asked for, and let the waiting parts resume."""
     application = _own(request, pk)
-    errors = {}
-    for code, upload in request.FILES.items():
-        try:
-            services.attach_material(application, code, upload, request.user)
-        except services.ApplicationInvalid as exc:
-            errors[code] = exc.messages
-    if not errors:
-        try:
-            services.supply_supplement(
-                application.pk, request.user, request.POST.get("note", "")[:500]
-            )
-        except services.Refused as exc:
-            errors = {"": exc.messages}
+    errors = attach_all(
+        application,
+        request,
+        then=lambda: services.supply_supplement(
+            application.pk, request.user, request.POST.get("note", "")[:500]
+        ),
+    )
     if errors:
         flash(request, *(m for problems in errors.values() for m in problems))
     else:
@@ -129,14 +144,10 @@ def supplement(request, pk):
 def upload_pending(request, pk):
     """容缺受理: supply online a material the window accepted as missing."""
     application = _own(request, pk)
-    uploaded = 0
-    for code, upload in request.FILES.items():
-        try:
-            services.attach_material(application, code, upload, request.user)
-            uploaded += 1
-        except services.Refused as exc:
-            flash(request, *exc.messages)
-    if uploaded:
+    errors = attach_all(application, request)
+    if errors:
+        flash(request, *(m for problems in errors.values() for m in problems))
+    elif request.FILES:
         messages.success(request, _("材料已补交。"))
     return redirect("application-page", pk)
 

@@ -21,6 +21,7 @@ from portal.throttling import rate_limited, throttle, too_many
 from . import services
 from .models import Application, DeliveryMethod
 from .models import ApplicationStatus as A
+from .views import attach_all
 
 DELIVERY_PARTS = ("recipient", "mobile", "address", "hall")
 
@@ -148,14 +149,9 @@ def _save(request, application, current):
                 if missing:
                     return {f"form.{k}": v for k, v in missing.items()}, values
         elif current.slug == "materials":
-            errors = {}
-            for code, upload in request.FILES.items():
-                try:
-                    services.attach_material(application, code, upload, request.user)
-                except services.ApplicationInvalid as exc:
-                    errors[f"materials.{code}"] = exc.messages
+            errors = attach_all(application, request)
             if errors:
-                return errors, values
+                return {f"materials.{code}": problems for code, problems in errors.items()}, values
         elif current.slug == "delivery":
             delivery = {"method": request.POST.get("delivery.method", "")}
             delivery |= {p: request.POST.get(f"delivery.{p}", "").strip() for p in DELIVERY_PARTS}

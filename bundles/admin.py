@@ -152,7 +152,7 @@ class BundleAdmin(admin.ModelAdmin):
     def get_urls(self):
         def view(name, handler):
             return path(
-                f"<int:pk>/{name}/",
+                f"<id:pk>/{name}/",
                 self.admin_site.admin_view(require_POST(handler)),
                 name=f"bundles_bundle_{name.replace('-', '_')}",
             )

@@ -85,4 +85,5 @@ class BundleViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.AllowAny]
     serializer_class = BundleSerializer
     lookup_field = "code"
+    lookup_value_converter = "code"
     queryset = Bundle.objects.published().order_by("code")

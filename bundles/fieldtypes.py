@@ -5,7 +5,9 @@ web form (``bundles.webforms``) can never disagree.
 """
 
 import datetime
+import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,10 +17,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.validators import clean_credit_code, clean_mobile, clean_resident_id
+from portal import text as text_rules
 
-#: Control characters other than tab and newline never belong in a form value.
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-BANK_ACCOUNT_RE = re.compile(r"^\d{12,30}$")
+BANK_ACCOUNT_RE = re.compile(r"[0-9]{12,30}")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: What any number field can hold, whatever its own bounds: magnitudes below 10^15 (exact
+#: in a double, and in JavaScript) with at most 6 decimals. Checked before any arithmetic,
+#: so that "1e2000000" or a million digits cost nothing.
+NUMBER_LIMIT = Decimal("1e15")
+NUMBER_DECIMALS = 6
+NUMBER_MAX_CHARS = 40
 
 #: The 34 provincial-level divisions, as an address's province must name one.
 PROVINCES = (
@@ -87,23 +96,53 @@ def spec_from_dict(data: dict) -> FieldSpec:
 def _text(value: Any, spec: FieldSpec) -> str:
     if not isinstance(value, str):
         raise ValidationError(_("应为文字。"), code="type")
-    value = value.strip()
-    if CONTROL_CHARS.search(value):
-        raise ValidationError(_("含有不可见的控制字符。"), code="control")
+    too_long = ValidationError(_("不能超过%(n)d个字。") % {"n": spec.max_length}, code="max_length")
+    # Bounded before any pattern looks at it; a little room for spaces around the answer.
+    if len(value) > spec.max_length + 100:
+        raise too_long
+    value = text_rules.check(value)
     if len(value) > spec.max_length:
-        raise ValidationError(_("不能超过%(n)d个字。") % {"n": spec.max_length}, code="max_length")
+        raise too_long
     return value
 
 
 def clean_number(value, spec):
-    if isinstance(value, bool):
-        raise ValidationError(_("应为数字。"), code="type")
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationError(_("应为数字。"), code="type") from None
+    """An int or a float; bounded work whatever the input (huge exponents, long digits)."""
+    not_a_number = ValidationError(_("应为数字。"), code="type")
+    out_of_range = ValidationError(
+        _("数值超出可接受的范围（绝对值应小于10的15次方）。"), code="range"
+    )
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise not_a_number
+    if isinstance(value, int):
+        if value.bit_length() > 64:  # before any conversion of a huge int to text
+            raise out_of_range
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise not_a_number
+        number = Decimal(repr(value))
+    elif isinstance(value, Decimal):
+        number = value
+    else:
+        compact = value.strip()
+        if len(compact) > NUMBER_MAX_CHARS:
+            raise ValidationError(_("数字过长。"), code="length")
+        # Full-width digits typed with a Chinese input method count; other scripts do not.
+        compact = unicodedata.normalize("NFKC", compact)
+        if not NUMBER_RE.fullmatch(compact):
+            raise not_a_number
+        try:
+            number = Decimal(compact)
+        except InvalidOperation:  # an exponent beyond what decimal can represent at all
+            raise out_of_range from None
     if not number.is_finite():
-        raise ValidationError(_("应为数字。"), code="type")
+        raise not_a_number
+    # copy_abs and comparisons need no arithmetic context, so a huge exponent cannot overflow.
+    if number.copy_abs() >= NUMBER_LIMIT:
+        raise out_of_range
+    if _decimals(number) > NUMBER_DECIMALS:
+        raise ValidationError(_("小数不能超过%(n)d位。") % {"n": NUMBER_DECIMALS}, code="decimals")
     if spec.min_value is not None and number < Decimal(str(spec.min_value)):
         raise ValidationError(
             _("不能小于%(v)s。") % {"v": _plain_number(spec.min_value)}, code="min"
@@ -115,6 +154,15 @@ def clean_number(value, spec):
     return int(number) if number == number.to_integral_value() else float(number)
 
 
+def _decimals(number: Decimal) -> int:
+    """Digits after the point, trailing zeros not counted ("1.50" has one)."""
+    _sign, digits, exponent = number.as_tuple()
+    significant = "".join(map(str, digits)).rstrip("0")
+    if not significant:
+        return 0
+    return max(0, -(exponent + len(digits) - len(significant)))
+
+
 def _plain_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
@@ -122,8 +170,11 @@ def _plain_number(value: float) -> str:
 def clean_date(value, spec):
     if not isinstance(value, str):
         raise ValidationError(_("日期格式应为 YYYY-MM-DD。"), code="type")
+    compact = value.strip()
     try:
-        return datetime.date.fromisoformat(value.strip()).isoformat()
+        if not DATE_RE.fullmatch(compact):
+            raise ValueError(compact)
+        return datetime.date.fromisoformat(compact).isoformat()
     except ValueError:
         raise ValidationError(
             _("日期格式应为 YYYY-MM-DD，且须为真实日期。"), code="format"
@@ -131,7 +182,7 @@ def clean_date(value, spec):
 
 
 def clean_choice(value, spec):
-    if value not in spec.options:
+    if not isinstance(value, str) or value not in spec.options:
         raise ValidationError(
             _("请从以下选项中选择：%(options)s。") % {"options": "、".join(spec.options)},
             code="choice",
@@ -144,13 +195,12 @@ def clean_address(value, spec):
         raise ValidationError(_("地址应包含省份、城市、区县和街道门牌。"), code="type")
     unknown = set(value) - {part for part, _label in ADDRESS_PARTS}
     if unknown:
-        raise ValidationError(
-            _("地址中有无法识别的部分：%(p)s。") % {"p": "、".join(sorted(unknown))}
-        )
+        named = "、".join(str(part)[:20] for part in sorted(unknown)[:5])
+        raise ValidationError(_("地址中有无法识别的部分：%(p)s。") % {"p": named})
     clean = {}
     for part, label in ADDRESS_PARTS:
         text = value.get(part)
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or text_rules.is_blank(text):
             raise ValidationError(_("请填写地址中的%(part)s。") % {"part": label}, code="required")
         clean[part] = _text(
             text, FieldSpec(key=part, label=str(label), type="text", max_length=100)
@@ -176,7 +226,7 @@ def clean_mobile_number(value, spec):
 
 def clean_bank_account(value, spec):
     compact = re.sub(r"\s", "", _text(value, spec))
-    if not BANK_ACCOUNT_RE.match(compact):
+    if not BANK_ACCOUNT_RE.fullmatch(compact):
         raise ValidationError(_("银行账号应为12至30位数字。"), code="format")
     return compact
 
@@ -190,6 +240,8 @@ def clean_group(value, spec):
         raise ValidationError(_("最多填写%(n)d条。") % {"n": spec.max_items}, code="max_items")
     rows = []
     for number, row in enumerate(value, start=1):
+        if not isinstance(row, dict):
+            raise ValidationError(_("第%(n)d条应为一条记录。") % {"n": number}, code="row")
         cleaned, errors = clean_form(list(spec.item_fields), row)
         if errors:
             first_key, messages = next(iter(errors.items()))
@@ -215,11 +267,13 @@ CLEANERS = {
 
 
 def is_blank(value) -> bool:
+    """No answer: nothing, an empty list or object, or text that shows nothing (only white
+    space or invisible characters such as U+200B)."""
     return (
         value is None
         or value == []
         or value == {}
-        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, str) and text_rules.is_blank(value))
     )
 
 

@@ -60,7 +60,9 @@ def _parse_one(spec: FieldSpec, name: str, data):
 
 
 def _row_indexes(name: str, data) -> list[int]:
-    pattern = re.compile(rf"^{re.escape(name)}\.(\d+)\.")
+    # ASCII digits, a few of them: a group has tens of rows at most, and int() of a
+    # thousand-digit or Arabic-Indic index is not a row number.
+    pattern = re.compile(rf"^{re.escape(name)}\.([0-9]{{1,4}})\.")
     return sorted({int(m.group(1)) for key in data for m in [pattern.match(key)] if m})
 
 

@@ -1,5 +1,6 @@
 """Rating a finished application, and reporting what could not be done."""
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -7,6 +8,7 @@ from django.utils.translation import gettext as _
 from applications.models import Application
 from applications.models import ApplicationStatus as A
 from applications.services import ActionNotAllowed, ApplicationInvalid
+from portal import text as text_rules
 from workdays.calendar import CalendarUnavailable, add_working_days
 
 from .models import FollowUp, Rating
@@ -21,15 +23,10 @@ def rate(application: Application, user, score, comment: str = "") -> Rating:
         raise Application.DoesNotExist
     if application.status not in RATEABLE:
         raise ActionNotAllowed(_("申请办结后才能评价。"))
-    try:
-        score = int(score)
-    except (TypeError, ValueError):
-        score = 0
-    if score not in Rating.Score.values:
+    if str(score) not in {str(value) for value in Rating.Score.values}:
         raise ApplicationInvalid({"score": [_("请选择一项评价。")]})
-    comment = (comment or "").strip()
-    if len(comment) > 1000:
-        raise ApplicationInvalid({"comment": [_("意见不能超过1000字。")]})
+    score = int(score)
+    comment = _text(comment, "comment", 1000)
     try:
         with transaction.atomic():
             rating = Rating.objects.create(application=application, score=score, comment=comment)
@@ -49,15 +46,20 @@ def rate(application: Application, user, score, comment: str = "") -> Rating:
 def report_cannot_get_done(
     user, description: str, application: Application | None = None
 ) -> FollowUp:
-    description = (description or "").strip()
-    if not description:
+    description = _text(description, "description", 2000)
+    if text_rules.is_blank(description):
         raise ApplicationInvalid({"description": [_("请说明遇到的问题。")]})
-    if len(description) > 2000:
-        raise ApplicationInvalid({"description": [_("情况说明不能超过2000字。")]})
     if application is not None and application.applicant_id != user.pk:
         raise Application.DoesNotExist
     # 办不成事 goes to the centre's supervisors, whichever department it concerns.
     return _open(FollowUp.Kind.CANNOT_GET_DONE, user, application, None, description)
+
+
+def _text(value, field: str, max_length: int) -> str:
+    try:
+        return text_rules.clean(value, max_length)
+    except ValidationError as exc:
+        raise ApplicationInvalid({field: exc.messages}) from None
 
 
 def responsible_department(application: Application):
@@ -97,8 +99,8 @@ def answer(follow_up_id: int, user, resolution: str) -> FollowUp:
     """Record what was done; the person who reported it is told."""
     from notifications.services import notify
 
-    resolution = (resolution or "").strip()
-    if not resolution:
+    resolution = _text(resolution, "resolution", 2000)
+    if text_rules.is_blank(resolution):
         raise ApplicationInvalid({"resolution": [_("请填写处理结果。")]})
     with transaction.atomic():
         follow_up = follow_ups_for(user).select_for_update(of=("self",)).get(pk=follow_up_id)

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from applications.models import Application
 from applications.services import ApplicationInvalid, Refused
 from applications.views import flash
+from portal.ids import parse_id
 from portal.throttling import rate_limited
 
 from . import services
@@ -37,7 +38,8 @@ def report(request):
     if request.method == "POST":
         description = request.POST.get("description", "")
         chosen = request.POST.get("application", "")
-        application = applications.filter(pk=chosen).first() if chosen.isdigit() else None
+        chosen_id = parse_id(chosen)
+        application = applications.filter(pk=chosen_id).first() if chosen_id else None
         try:
             follow_up = services.report_cannot_get_done(request.user, description, application)
         except ApplicationInvalid as exc:

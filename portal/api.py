@@ -1,6 +1,11 @@
 """How domain errors become HTTP answers, for every API view."""
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 from rest_framework import status
@@ -27,6 +32,14 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, ObjectDoesNotExist):
         return Response({"detail": _("未找到。")}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        # Django's own bounds on a body, met while DRF reads it: said in JSON, not a page.
+        too_big = isinstance(exc, RequestDataTooBig)
+        message = _("请求内容过大。") if too_big else _("表单字段或文件过多。")
+        return Response(
+            {"detail": message, "errors": {"body": [message]}},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if too_big else 400,
+        )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
         # Field errors from serializers: keep them by field, and say the first one plainly.
@@ -37,6 +50,11 @@ def exception_handler(exc, context):
 
 
 class Pagination(LimitOffsetPagination):
-    """Every API list: 50 a page by default, never more than 100 whatever ``limit`` asks."""
+    """Every API list: 50 a page by default, never more than 100 whatever ``limit`` asks, and
+    an ``offset`` PostgreSQL can take (a larger one was a 500)."""
 
     max_limit = 100
+    max_offset = 10**15
+
+    def get_offset(self, request):
+        return min(super().get_offset(request), self.max_offset)

@@ -102,6 +102,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the session, the query or a form: NUL, lone surrogates and
+    # undecodable bytes are a 400 here (see portal/middleware.py).
+    "portal.middleware.RefuseUnstorableInput",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -214,7 +217,9 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 # Uploads live outside the web root and are served only through views that check access.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "uploads"))
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Form fields and JSON bodies (not files): the largest form is a few kilobytes; parsing a
+# body this size takes a small part of a second, a body of megabytes would not.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- API ------------------------------------------------------------------------------------
@@ -225,6 +230,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bounded: nesting, numbers, text that cannot be stored, size (see portal/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.parsers.JSONParser",
+        "portal.parsers.FormParser",
+        "portal.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
@@ -261,6 +272,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ApplicationStatusEnum": "applications.models.ApplicationStatus",
         "SubTaskStatusEnum": "applications.models.SubTaskStatus",
+    },
+    # How the API's paths take ids and codes (the converters of portal/ids.py).
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999},
+        "code": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
     },
 }
 

@@ -20,6 +20,7 @@ from supervision import views as supervision_views
 from workbench import views as workbench_views
 
 from .health import healthz
+from .ids import IdConverter  # noqa: F401  (registers the <id:…> converter)
 
 
 class PortalAdminSite(OTPAdminSite):
@@ -33,7 +34,11 @@ class PortalAdminSite(OTPAdminSite):
 
 admin.site.__class__ = PortalAdminSite
 
-router = DefaultRouter()
+# Routes with path converters: ids and codes as the site's own pages take them (portal.ids).
+# No ".json" suffix routes: the API speaks JSON only, and its views take no `format`
+# argument (a suffix was a 500).
+router = DefaultRouter(use_regex_path=False)
+router.include_format_suffixes = False
 router.register("bundles", BundleViewSet, basename="bundle")
 router.register("applications", ApplicationViewSet, basename="application")
 router.register("subtasks", SubTaskViewSet, basename="subtask")
@@ -50,29 +55,29 @@ api = [
 
 staff = [
     path("", workbench_views.worklist, name="staff-worklist"),
-    path("subtasks/<int:pk>/", workbench_views.subtask_detail, name="staff-subtask"),
-    path("subtasks/<int:pk>/claim/", workbench_views.claim, name="staff-claim"),
-    path("subtasks/<int:pk>/reveal/", workbench_views.reveal, name="staff-reveal"),
-    path("subtasks/<int:pk>/retry/", workbench_views.retry, name="staff-retry"),
-    path("subtasks/<int:pk>/tracking/", workbench_views.tracking, name="staff-tracking"),
+    path("subtasks/<id:pk>/", workbench_views.subtask_detail, name="staff-subtask"),
+    path("subtasks/<id:pk>/claim/", workbench_views.claim, name="staff-claim"),
+    path("subtasks/<id:pk>/reveal/", workbench_views.reveal, name="staff-reveal"),
+    path("subtasks/<id:pk>/retry/", workbench_views.retry, name="staff-retry"),
+    path("subtasks/<id:pk>/tracking/", workbench_views.tracking, name="staff-tracking"),
     path(
-        "subtasks/<int:pk>/manual/",
+        "subtasks/<id:pk>/manual/",
         workbench_views.retry,
         {"manual": True},
         name="staff-manual",
     ),
-    path("subtasks/<int:pk>/<slug:action>/", workbench_views.act, name="staff-act"),
-    path("applications/<int:pk>/receipt/", workbench_views.receipt, name="staff-receipt"),
-    path("applications/<int:pk>/notice/", workbench_views.notice, name="staff-notice"),
+    path("subtasks/<id:pk>/<slug:action>/", workbench_views.act, name="staff-act"),
+    path("applications/<id:pk>/receipt/", workbench_views.receipt, name="staff-receipt"),
+    path("applications/<id:pk>/notice/", workbench_views.notice, name="staff-notice"),
     path("mandates/", workbench_views.mandates, name="staff-mandates"),
-    path("mandates/<int:pk>/decide/", workbench_views.mandate_decide, name="staff-mandate-decide"),
+    path("mandates/<id:pk>/decide/", workbench_views.mandate_decide, name="staff-mandate-decide"),
     path("walk-in/", workbench_views.walk_in, name="staff-walk-in"),
     path("walk-in/<slug:code>/", workbench_views.walk_in, name="staff-walk-in-bundle"),
-    path("walk-in/done/<int:pk>/", workbench_views.walk_in_done, name="staff-walk-in-done"),
+    path("walk-in/done/<id:pk>/", workbench_views.walk_in_done, name="staff-walk-in-done"),
     path("follow-ups/", supervision_views.follow_ups, name="staff-follow-ups"),
-    path("follow-ups/<int:pk>/", supervision_views.follow_up, name="staff-follow-up"),
+    path("follow-ups/<id:pk>/", supervision_views.follow_up, name="staff-follow-up"),
     path(
-        "follow-ups/<int:pk>/answer/",
+        "follow-ups/<id:pk>/answer/",
         supervision_views.answer,
         name="staff-follow-up-answer",
     ),
@@ -84,29 +89,27 @@ urlpatterns = [
     path("bundles/<slug:code>/", bundle_detail, name="bundle-page"),
     path("bundles/<slug:code>/apply/", wizard.start, name="apply"),
     path("applications/", application_views.my_applications, name="my-applications"),
-    path("applications/<int:pk>/", application_views.application_detail, name="application-page"),
-    path("applications/<int:pk>/steps/<slug:slug>/", wizard.step, name="application-step"),
+    path("applications/<id:pk>/", application_views.application_detail, name="application-page"),
+    path("applications/<id:pk>/steps/<slug:slug>/", wizard.step, name="application-step"),
     path(
-        "applications/<int:pk>/supplement/",
+        "applications/<id:pk>/supplement/",
         application_views.supplement,
         name="application-supplement",
     ),
+    path("applications/<id:pk>/withdraw/", application_views.withdraw, name="application-withdraw"),
     path(
-        "applications/<int:pk>/withdraw/", application_views.withdraw, name="application-withdraw"
-    ),
-    path(
-        "applications/<int:pk>/materials/",
+        "applications/<id:pk>/materials/",
         application_views.upload_pending,
         name="application-pending",
     ),
-    path("applications/<int:pk>/receipt/", application_views.receipt, name="application-receipt"),
-    path("applications/<int:pk>/rate/", feedback_views.rate, name="application-rate"),
+    path("applications/<id:pk>/receipt/", application_views.receipt, name="application-receipt"),
+    path("applications/<id:pk>/rate/", feedback_views.rate, name="application-rate"),
     path(
-        "applications/<int:pk>/certificates/<int:subtask_id>/",
+        "applications/<id:pk>/certificates/<id:subtask_id>/",
         application_views.certificate,
         name="application-certificate",
     ),
-    path("uploads/<int:pk>/", application_views.download_upload, name="upload-download"),
+    path("uploads/<id:pk>/", application_views.download_upload, name="upload-download"),
     path("messages/", inbox, name="inbox"),
     path("staff/", include(staff)),
     path("report/", feedback_views.report, name="report"),
@@ -126,12 +129,12 @@ urlpatterns = [
     ),
     path("accounts/me/", account_views.account, name="account"),
     path(
-        "accounts/mandates/<int:pk>/answer/",
+        "accounts/mandates/<id:pk>/answer/",
         account_views.answer_mandate,
         name="mandate-answer",
     ),
     path(
-        "accounts/mandates/<int:pk>/revoke/",
+        "accounts/mandates/<id:pk>/revoke/",
         account_views.revoke_mandate,
         name="mandate-revoke",
     ),

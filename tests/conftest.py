@@ -5,6 +5,13 @@ import shutil
 import pytest
 from django.conf import settings as django_settings
 
+from .fuzzing import (  # noqa: F401  (fixtures)
+    fuzz_catalogue,
+    fuzz_catalogue_dir,
+    module_db,
+    module_targets,
+    targets,
+)
 from .helpers import ARTIFACTS, PASSWORD, SIMULATOR_SECRET, screenshot
 from .processes import Beat, Simulator, Worker, wait_for
 

@@ -17,7 +17,9 @@ BAD_ID = GOOD_ID[:-1] + ("0" if GOOD_ID[-1] != "0" else "1")
 
 #: One bad value per kind of field, with what the message must say.
 BAD = {
-    "text": ("bad\x00value", "控制字符"),
+    # NUL never reaches a field: the API's parser and the request guard refuse it first
+    # (tests/test_bounded_input.py); other control characters are the field's to refuse.
+    "text": ("bad\x07value", "控制字符"),
     "number": ("abc", "应为数字"),
     "date": ("2026-02-30", "真实日期"),
     "choice": ("不存在的选项", "请从以下选项中选择"),

@@ -27,12 +27,15 @@ from applications.views import flash
 from bundles import webforms
 from bundles.models import Bundle
 from bundles.services import ChoiceError, chosen_bundle_items, form_specs, materials_of
+from portal import text as text_rules
 from privacy.models import Disclosure
 
 from . import services
 from .models import RejectionReason
 
 OUTPUT_ROWS = 3
+#: As long as a user's real name may be (accounts.User.real_name).
+NAME_LENGTH = 64
 PAGE_SIZE = 25
 
 
@@ -296,8 +299,13 @@ def _citizen_at_window(person) -> User:
     claim it by registering online with the same name, number and mobile, and the code texted
     to that mobile."""
     errors = {}
-    if not person["real_name"]:
-        errors["person.real_name"] = [_("请填写申请人姓名。")]
+    try:
+        person["real_name"] = text_rules.clean(person["real_name"], NAME_LENGTH)
+    except ValidationError as exc:
+        errors["person.real_name"] = exc.messages
+    else:
+        if text_rules.is_blank(person["real_name"]):
+            errors["person.real_name"] = [_("请填写申请人姓名。")]
     try:
         person["id_number"] = clean_resident_id(person["id_number"])
     except ValidationError as exc:
