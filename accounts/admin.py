@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from privacy.policy import mask
 
@@ -82,6 +83,27 @@ class VerificationAdmin(admin.ModelAdmin):
     list_display = ["created_at", "purpose", "claims", "attempts", "expires_at", "used_at"]
     list_filter = ["purpose"]
     fields = ["purpose", "claims", "attempts", "created_at", "expires_at", "used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# django-otp's own admin shows a device's secret as a QR code: an administrator could read any
+# account's second factor. Ours only lists devices and removes one (a lost phone); the person
+# then sets a new one up at their next sign-in.
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_filter = ["confirmed"]
+    search_fields = ["user__username", "user__real_name"]
+    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request):

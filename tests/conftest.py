@@ -109,11 +109,15 @@ def citizen(make_citizen):
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    """Rate limits count in the cache: each test starts with none spent."""
+def _fresh_counters_and_outbox():
+    """Rate limits count in the cache, and codes wait in the development outbox: each test
+    starts with none spent and none sent."""
     from django.core.cache import cache
 
+    from notifications.senders import outbox
+
     cache.clear()
+    outbox.path.unlink(missing_ok=True)
     yield
 
 

@@ -22,7 +22,13 @@ from portal import parsers
 from portal import text as text_rules
 
 from .fuzzing import rolled_back, timed, within_a_second
-from .helpers import NEWBORN_FORM, api_client, apply_newborn, web_values
+from .helpers import (
+    NEWBORN_FORM,
+    api_client,
+    apply_newborn,
+    sign_in_with_second_factor,
+    web_values,
+)
 from .schema_values import resident_id
 
 TODAY = datetime.date.today()
@@ -502,7 +508,7 @@ def test_the_api_schema_describes_ids_and_codes_as_the_urls_take_them(client, se
 
 def test_odd_ids_are_not_found_on_every_route(client, targets, django_user_model):
     admin = django_user_model.objects.create_superuser("root", password="Pass-word-2026")
-    client.force_login(admin)
+    sign_in_with_second_factor(client, admin)
     token = api_client(admin)
     for route in sorted(set(id_routes())):
         for odd in ODD_IDS:

@@ -304,7 +304,7 @@ def state():
     from accounts.models import Enterprise, User
     from applications.models import Application, Event, SubTask, Upload
     from feedback.models import FollowUp, Rating
-    from workbench.models import DisclosureLog
+    from privacy.models import Disclosure
 
     return (
         list(User.objects.order_by("pk").values_list("pk", "real_name", "id_number", "mobile")),
@@ -319,7 +319,7 @@ def state():
         Upload.objects.count(),
         list(FollowUp.objects.order_by("pk").values_list("pk", "status", "resolution")),
         Rating.objects.count(),
-        DisclosureLog.objects.count(),
+        Disclosure.objects.count(),
     )
 
 

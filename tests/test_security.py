@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings as django_settings
 from django.contrib import admin
 
 from accounts.models import User
@@ -218,8 +219,13 @@ def production_settings(tmp_path, **overrides) -> dict:
 
 
 @pytest.mark.slow
-def test_the_deploy_check_passes_with_production_settings(tmp_path):
-    env = production_env()
+def test_the_deploy_check_passes_with_production_settings(tmp_path, db):
+    # A database it can reach (the test run's): the deploy checks read the departments.
+    test_db = django_settings.DATABASES["default"]
+    env = production_env(
+        DATABASE_URL=f"postgres://{test_db['USER']}@{test_db['HOST']}:{test_db['PORT']}"
+        f"/{test_db['NAME']}"
+    )
     result = run_django(
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env, tmp_path
     )
