@@ -310,6 +310,7 @@ def build_scenario(newborn_catalogue) -> Scenario:
         "police part": {"pk": police.pk},
         "police part: accept": {"pk": police.pk, "action": "accept"},
         "waiting police part": {"pk": waiting_police.pk},
+        "waiting application": {"pk": waiting},
         "follow-up": {"pk": follow_up.pk},
         "verified mandate": {"pk": verified.pk},
         "pending mandate": {"pk": pending.pk},
