@@ -724,12 +724,15 @@ STAFF_ACTIONS = {
 
 
 def subtasks_for_staff(user):
+    """The parts a member of staff may open: their departments' parts that have reached them.
+    A part still waiting for its predecessors is not the department's yet (privacy.policy):
+    its staff neither see, claim nor reveal anything of it."""
     if user.is_superuser:
         return SubTask.objects.all()
     # Concrete ids rather than a subquery: the planner then uses the per-department indexes.
     return SubTask.objects.filter(
         department__in=list(user.departments.values_list("pk", flat=True))
-    )
+    ).exclude(status=S.WAITING)
 
 
 def staff_action(
