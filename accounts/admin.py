@@ -25,7 +25,7 @@ class MandateInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "real_name", "mobile", "role", "is_staff", "is_superuser"]
+    list_display = ["username", "real_name", "masked_mobile", "role", "is_staff", "is_superuser"]
     list_filter = ["role", *BaseUserAdmin.list_filter]
     search_fields = ["username", "real_name", "mobile"]
     filter_horizontal = ["departments", "groups", "user_permissions"]
@@ -36,6 +36,10 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description=_("居民身份证号码"))
     def masked_id_number(self, user):
         return mask(user.id_number) if user.id_number else "—"
+
+    @admin.display(description=_("手机号码"))
+    def masked_mobile(self, user):
+        return mask(user.mobile) if user.mobile else "—"
 
     fieldsets = [
         *BaseUserAdmin.fieldsets,
@@ -53,8 +57,22 @@ class UserAdmin(BaseUserAdmin):
 class EnterpriseAdmin(admin.ModelAdmin):
     list_display = ["credit_code", "name", "legal_rep_name"]
     search_fields = ["credit_code", "name"]
-    fields = ["credit_code", "name", "legal_rep_name", "masked_legal_rep_id"]
-    readonly_fields = ["legal_rep_name", "masked_legal_rep_id"]
+    fields = [
+        "credit_code",
+        "name",
+        "legal_rep_name",
+        "masked_legal_rep_id",
+        "masked_legal_rep_mobile",
+    ]
+    readonly_fields = ["legal_rep_name", "masked_legal_rep_id", "masked_legal_rep_mobile"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A credit code names the enterprise its mandates are for: it is not changed here.
+        return [*self.readonly_fields, "credit_code"] if obj is not None else self.readonly_fields
+
+    @admin.display(description=_("法定代表人手机号码"))
+    def masked_legal_rep_mobile(self, enterprise):
+        return mask(enterprise.legal_rep_mobile) if enterprise.legal_rep_mobile else "—"
 
     @admin.display(description=_("法定代表人身份证号码"))
     def masked_legal_rep_id(self, enterprise):

@@ -28,6 +28,12 @@ class Enterprise(models.Model):
         _("法定代表人身份证号码"), blank=True, validators=[validate_resident_id]
     )
     legal_rep_id_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    #: The legal representative's mobile as recorded with the licence (at a window, or the
+    #: founder's own when the founder is the legal representative): an account confirms agents
+    #: only when its SMS-verified mobile is this one — knowing an ID number proves nothing.
+    legal_rep_mobile = models.CharField(
+        _("法定代表人手机号码"), max_length=11, blank=True, validators=[validate_mobile]
+    )
 
     class Meta:
         verbose_name = _("企业")
@@ -44,7 +50,23 @@ class Enterprise(models.Model):
         super().save(*args, **kwargs)
 
     def is_legal_rep(self, user) -> bool:
-        return bool(self.legal_rep_id_hash) and self.legal_rep_id_hash == user.id_number_hash
+        """Whether ``user`` is the legal representative as recorded: the same ID number, name
+        and mobile (an account's mobile is proven by the code texted to it)."""
+        return (
+            bool(self.legal_rep_id_hash and self.legal_rep_mobile)
+            and self.legal_rep_id_hash == user.id_number_hash
+            and self.legal_rep_name == user.real_name
+            and self.legal_rep_mobile == user.mobile
+        )
+
+    @property
+    def is_established(self) -> bool:
+        """Known to the registry already: a legal representative recorded, or an agent proven.
+        A licence the portal issues may not name such an enterprise as a new one."""
+        return (
+            bool(self.legal_rep_id_hash)
+            or self.mandates.filter(status=Mandate.Status.VERIFIED).exists()
+        )
 
 
 class PortalUserManager(UserManager):

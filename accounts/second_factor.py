@@ -69,7 +69,7 @@ def unconfirmed_device(user) -> TOTPDevice:
 
 
 def confirmed_device(user) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
 def check_token(user, token: str) -> TOTPDevice | None:

@@ -18,13 +18,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed
 
 from portal.refusals import Invalid
+from portal.throttling import within_limit
+from privacy.crypto import lookup_hash
 from privacy.policy import mask
 
 from .models import Enterprise, Mandate, User, Verification
-from .validators import clean_credit_code, clean_resident_id
+from .validators import clean_credit_code, clean_mobile, clean_resident_id
 
 #: A refusal naming the fields it is about (portal.refusals.Invalid).
 AccountRefused = Invalid
@@ -79,10 +82,11 @@ def request_mandate(user, credit_code: str, name: str) -> Mandate:
 def _tell_legal_rep(mandate: Mandate) -> None:
     from notifications.services import notify
 
+    enterprise = mandate.enterprise
     rep = User.objects.filter(
-        id_number_hash=mandate.enterprise.legal_rep_id_hash or "-", is_active=True
+        id_number_hash=enterprise.legal_rep_id_hash or "-", is_active=True
     ).first()
-    if rep is not None and rep.pk != mandate.agent_id:
+    if rep is not None and rep.pk != mandate.agent_id and enterprise.is_legal_rep(rep):
         notify(
             rep,
             "mandate_requested",
@@ -93,10 +97,13 @@ def _tell_legal_rep(mandate: Mandate) -> None:
 
 def awaiting_legal_rep(user):
     """Pending mandates for enterprises whose recorded legal representative is ``user``."""
-    if not user.id_number_hash:
+    if not (user.id_number_hash and user.mobile):
         return Mandate.objects.none()
     return Mandate.objects.filter(
-        enterprise__legal_rep_id_hash=user.id_number_hash, status=Mandate.Status.PENDING
+        enterprise__legal_rep_id_hash=user.id_number_hash,
+        enterprise__legal_rep_name=user.real_name,
+        enterprise__legal_rep_mobile=user.mobile,
+        status=Mandate.Status.PENDING,
     ).select_related("agent", "enterprise")
 
 
@@ -142,6 +149,7 @@ def verify_at_window(
     legal_rep_id_number: str = "",
     note: str = "",
     checked: bool = False,
+    legal_rep_mobile: str = "",
 ) -> Mandate:
     """A market-regulation clerk has seen the business licence and the authorisation.
 
@@ -155,13 +163,17 @@ def verify_at_window(
     if accept:
         if not checked:
             errors["checked"] = [_("请确认已核验营业执照原件和授权委托书。")]
-        if legal_rep_id_number or legal_rep_name:
+        if legal_rep_id_number or legal_rep_name or legal_rep_mobile:
             if not legal_rep_name or len(legal_rep_name) > 64:
                 errors["legal_rep_name"] = [_("请填写营业执照上的法定代表人姓名。")]
             try:
                 legal_rep_id_number = clean_resident_id(legal_rep_id_number)
             except ValidationError as exc:
                 errors["legal_rep_id_number"] = exc.messages
+            try:
+                legal_rep_mobile = clean_mobile(legal_rep_mobile)
+            except ValidationError as exc:
+                errors["legal_rep_mobile"] = exc.messages
     elif not (note or "").strip():
         errors["note"] = [_("请说明未通过核验的理由。")]
     if errors:
@@ -182,6 +194,7 @@ def verify_at_window(
             enterprise = mandate.enterprise
             enterprise.legal_rep_name = legal_rep_name
             enterprise.legal_rep_id_number = legal_rep_id_number
+            enterprise.legal_rep_mobile = legal_rep_mobile
             enterprise.save()
     return mandate
 
@@ -202,17 +215,35 @@ def revoke(mandate_id: int, user) -> Mandate:
     return mandate
 
 
+def founding_conflict(credit_code: str) -> str | None:
+    """Why a licence the portal issues may not name ``credit_code`` as a new enterprise, if
+    it may not: an enterprise already established under that code is someone else's."""
+    existing = Enterprise.objects.filter(credit_code=credit_code).first()
+    if existing is not None and existing.is_established:
+        return _(
+            "统一社会信用代码 %(code)s 已属于已登记的企业“%(name)s”，不能作为新设立企业的代码。"
+        ) % {"code": credit_code, "name": existing.name}
+    return None
+
+
 def found_enterprise(founder, credit_code: str, name: str, legal_rep_name="", legal_rep_id=""):
     """The portal has issued a new enterprise's licence: record the enterprise as the licence
-    says, and make the founder its agent."""
+    says, and make the founder its agent. An enterprise known only from someone's request to
+    act for it (no legal representative, no proven agent) is filled in; an established one is
+    refused (``founding_conflict``) before the licence is approved."""
     with transaction.atomic():
         enterprise, _created = Enterprise.objects.select_for_update(of=("self",)).get_or_create(
             credit_code=credit_code, defaults={"name": name[:100]}
         )
+        if enterprise.is_established:
+            raise Invalid({"outputs.credit_code": [founding_conflict(credit_code)]})
         enterprise.name = name[:100] or enterprise.name
         if legal_rep_id:
             enterprise.legal_rep_name = legal_rep_name[:64]
             enterprise.legal_rep_id_number = legal_rep_id
+            # The founder's mobile is proven; anyone else's is recorded at a window.
+            founder_is_rep = lookup_hash(legal_rep_id) == founder.id_number_hash
+            enterprise.legal_rep_mobile = founder.mobile if founder_is_rep else ""
         enterprise.save()
         mandate, _new = Mandate.objects.select_for_update(of=("self",)).get_or_create(
             agent=founder, enterprise=enterprise
@@ -241,12 +272,11 @@ def start_registration(data: dict) -> tuple[Verification, str]:
 
     The answer is the same whatever the ID number matches — nothing, a window record whose
     name and mobile agree or not, a registered account — so it tells nothing about other
-    people. A code is sent only where completing is allowed: to a new applicant's mobile, or
-    to the mobile recorded at the window when name and mobile agree with the record. The holder
-    of a registered account is warned instead.
+    people; every branch texts someone once, so not even the time taken differs. A code is
+    sent only where completing is allowed: to a new applicant's mobile, or to the mobile
+    recorded at the window when name and mobile agree with the record. The holder of a
+    registered account, or of a window record asked for with other details, is warned.
     """
-    from notifications.senders import send_sms
-
     verification = Verification(purpose=Verification.Purpose.REGISTER, data=dict(data))
     verification.expires_at = timezone.now() + datetime.timedelta(minutes=CODE_MINUTES)
     existing = User.objects.with_id_number(data["id_number"]).first()
@@ -257,21 +287,17 @@ def start_registration(data: dict) -> tuple[Verification, str]:
         verification.claims = existing
         if existing.real_name == data["real_name"] and existing.mobile == data["mobile"]:
             send_to = existing.mobile
-    elif existing.mobile:
-        send_sms(
-            existing.mobile,
-            _("注册提醒"),
-            _(
-                "有人使用您的身份证号码申请注册一件事平台账户。您已注册，可直接登录；如非本人操作，请忽略。"
-            ),
-        )
+        else:
+            _text(existing.mobile, _("认领提醒"), CLAIM_WARNING)
+    else:
+        _text(existing.mobile, _("注册提醒"), REGISTERED_WARNING)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     verification.id = uuid.uuid4()
     # Where no code is sent, the stored hash matches no code anyone could type.
     verification.code_hash = _code_hash(verification.id, code if send_to else secrets.token_hex())
     verification.save()
     if send_to:
-        send_sms(
+        _text(
             send_to,
             _("注册验证码"),
             _("您的一件事平台注册验证码为 %(code)s，%(m)d 分钟内有效。请勿告诉他人。")
@@ -281,6 +307,24 @@ def start_registration(data: dict) -> tuple[Verification, str]:
         "mobile": mask(data["mobile"]),
         "m": CODE_MINUTES,
     }
+
+
+CLAIM_WARNING = gettext_lazy(
+    "有人使用您的身份证号码申请认领您在窗口办理业务时的账户，但信息不符，未能认领。"
+    "如非本人操作，请忽略。"
+)
+REGISTERED_WARNING = gettext_lazy(
+    "有人使用您的身份证号码申请注册一件事平台账户。您已注册，可直接登录；如非本人操作，请忽略。"
+)
+
+
+def _text(mobile: str, subject: str, body: str) -> None:
+    """Text ``mobile`` now, within the per-number limit (so nobody can flood a phone through
+    the registration form); a number past its limit is quietly not texted."""
+    from notifications.senders import send_sms
+
+    if mobile and within_limit("sms", lookup_hash(mobile)):
+        send_sms(mobile, str(subject), str(body))
 
 
 def complete_registration(verification_id, code: str) -> User:

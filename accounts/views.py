@@ -137,8 +137,13 @@ def second_factor_setup(request):
     """Set up an authenticator app: scan the code, then give one code to confirm."""
     if not second_factor.may_enable(request.user):
         raise Http404
-    if second_factor.confirmed_device(request.user) is not None and not request.user.is_verified():
-        return redirect("second-factor")
+    if second_factor.confirmed_device(request.user) is not None:
+        # One authenticator per account: another is set up only after turning this one off,
+        # which takes its current code — a session left open cannot enrol a stranger's app.
+        if not request.user.is_verified():
+            return redirect("second-factor")
+        messages.info(request, _("两步验证已开启；如需更换身份验证器，请先用当前验证码关闭。"))
+        return redirect("account")
     device = second_factor.unconfirmed_device(request.user)
     target = _safe_next(request, request.GET.get("next") or request.POST.get("next", ""), "account")
     error = ""

@@ -39,7 +39,13 @@ class ApplicationAdmin(admin.ModelAdmin):
     list_display = ["number", "bundle", "applicant", "status", "deadline", "submitted_at"]
     list_filter = ["status", "bundle__code"]
     search_fields = ["number", "applicant__username", "applicant__real_name"]
+    # Who applies, for whom, and under which bundle are facts of the application: changing
+    # one here would hand it (and its personal data) to someone else, past every mandate.
     readonly_fields = [
+        "bundle",
+        "applicant",
+        "acting_for",
+        "filed_by",
         "number",
         "status",
         "submitted_at",
@@ -49,7 +55,6 @@ class ApplicationAdmin(admin.ModelAdmin):
         "outcome_reason",
         "advanced_at",
     ]
-    raw_id_fields = ["applicant", "filed_by", "bundle"]
     inlines = [SubTaskInline, EventInline]
     # The answers are the applicant's: shown with identifiers masked, never edited here.
     exclude = ["form"]

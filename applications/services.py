@@ -97,15 +97,7 @@ def create_application(
     acting_for, enterprise_errors = _enterprise_for(applicant, bundle, enterprise)
     errors.update(enterprise_errors)
     specs = [replace(s, required=False) for s in form_specs(bundle_items)]
-    form = dict(form or {})
-    if acting_for is not None:
-        known = {spec.key for spec in specs}
-        for key, value in (
-            ("enterprise.credit_code", acting_for.credit_code),
-            ("enterprise.name", acting_for.name),
-        ):
-            if key in known:
-                form.setdefault(key, value)
+    form = _as_enterprise(dict(form or {}), acting_for, specs)
     cleaned, form_errors = clean_form(specs, form)
     errors.update({f"form.{key}": messages for key, messages in form_errors.items()})
     errors.update(eligibility_errors(bundle, cleaned, timezone.localdate()))
@@ -126,6 +118,23 @@ def create_application(
         if submit:
             _submit_locked(application, actor_user=filed_by or applicant)
     return application
+
+
+#: The form's fields that name the enterprise an application is filed for.
+ENTERPRISE_FIELDS = {"enterprise.credit_code": "credit_code", "enterprise.name": "name"}
+
+
+def _as_enterprise(form: dict, acting_for, specs) -> dict:
+    """``form`` naming the enterprise the application is filed for, whatever was typed: the
+    proven enterprise is the one the departments are told of."""
+    if acting_for is None:
+        return form
+    known = {spec.key for spec in specs}
+    return form | {
+        key: getattr(acting_for, attribute)
+        for key, attribute in ENTERPRISE_FIELDS.items()
+        if key in known
+    }
 
 
 def _enterprise_for(user, bundle, credit_code):
@@ -219,7 +228,8 @@ def update_draft(application: Application, form: dict | None = None, items=None,
     errors = {}
     if form is not None:
         specs = [replace(s, required=False) for s in form_specs(bundle_items)]
-        cleaned, form_errors = clean_form(specs, {**application.form, **form})
+        merged = _as_enterprise({**application.form, **form}, application.acting_for, specs)
+        cleaned, form_errors = clean_form(specs, merged)
         errors.update({f"form.{k}": v for k, v in form_errors.items()})
         errors.update(eligibility_errors(application.bundle, cleaned, timezone.localdate()))
         application.form = cleaned
@@ -262,7 +272,10 @@ def _submit_locked(application: Application, actor_user) -> None:
         bundle_items = chosen_bundle_items(bundle, application.chosen_items)
     except ChoiceError as exc:
         raise ApplicationInvalid({"items": [str(exc)]}) from None
-    cleaned, form_errors = clean_form(form_specs(bundle_items), application.form)
+    specs = form_specs(bundle_items)
+    cleaned, form_errors = clean_form(
+        specs, _as_enterprise(application.form, application.acting_for, specs)
+    )
     errors = {f"form.{key}": messages for key, messages in form_errors.items()}
     errors.update(eligibility_errors(bundle, cleaned, timezone.localdate()))
     errors.update(_missing_materials(application, bundle_items))
@@ -663,7 +676,7 @@ def apply_department_report(subtask_id: int, report: CaseReport) -> bool:
             )
             return False
         steps = _steps_towards(subtask.status, report.status)
-        outputs, problems = checked_results(subtask.item, report.outputs)
+        outputs, problems = checked_results(subtask, report.outputs)
         if "approve" in steps and problems:
             # Approved without what the item must issue: staff take it over at the window.
             why = _("部门业务系统报告办结，但办理结果不完整：%(p)s") % {
@@ -773,7 +786,7 @@ def staff_action(
             raise ActionNotAllowed(_("本事项由部门业务系统办理，窗口不能直接操作。"))
         kwargs = {"reason": reason} if method in ("reject", "request_supplement") else {}
         if method == "approve":
-            outputs, problems = checked_results(subtask.item, outputs)
+            outputs, problems = checked_results(subtask, outputs)
             if problems:
                 raise ApplicationInvalid(problems)
             kwargs = {"outputs": outputs}
@@ -792,16 +805,19 @@ def staff_action(
     return subtask
 
 
-def checked_results(item, outputs: dict) -> tuple[dict, dict[str, list[str]]]:
+def checked_results(subtask: SubTask, outputs: dict) -> tuple[dict, dict[str, list[str]]]:
     """``outputs`` with the item's declared results checked like form fields (by the clerk's
-    hand or a department system's report alike); other outputs pass as they are."""
-    specs = item.result_specs()
+    hand or a department system's report alike); other outputs pass as they are. A founding
+    item's credit code must not be an established enterprise's."""
+    specs = subtask.item.result_specs()
     declared = {spec.key for spec in specs}
     cleaned, problems = clean_form(specs, {k: v for k, v in outputs.items() if k in declared})
-    return (
-        {**{k: v for k, v in outputs.items() if k not in declared}, **cleaned},
-        {f"outputs.{key}": messages for key, messages in problems.items()},
-    )
+    problems = {f"outputs.{key}": messages for key, messages in problems.items()}
+    if subtask.item.code == subtask.application.bundle.founding_item_code and not problems:
+        conflict = account_services.founding_conflict(cleaned[FOUNDING_RESULT])
+        if conflict:
+            problems[f"outputs.{FOUNDING_RESULT}"] = [conflict]
+    return {**{k: v for k, v in outputs.items() if k not in declared}, **cleaned}, problems
 
 
 def _issued(subtask: SubTask) -> None:

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("消息通知")
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the deploy checks)

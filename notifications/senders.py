@@ -26,6 +26,32 @@ class LogSender:
         outbox.add("log", address, subject, body)
 
 
+class HttpGatewaySender:
+    """An SMS gateway reached over HTTPS: ``POST SMS_GATEWAY_URL`` with a JSON body
+    ``{"to", "subject", "text"}`` and ``Authorization: Bearer SMS_GATEWAY_TOKEN``; any 2xx is
+    sent. A province whose gateway speaks otherwise subclasses this and changes ``payload``."""
+
+    timeout = 5
+
+    def payload(self, address: str, subject: str, body: str) -> dict:
+        return {"to": address, "subject": subject, "text": body}
+
+    def send(self, address: str, subject: str, body: str) -> None:
+        import requests
+
+        try:
+            response = requests.post(
+                settings.SMS_GATEWAY_URL,
+                json=self.payload(address, subject, body),
+                headers={"Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}"},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise SendError(f"SMS gateway unreachable: {exc.__class__.__name__}") from exc
+        if not 200 <= response.status_code < 300:
+            raise SendError(f"SMS gateway answered HTTP {response.status_code}")
+
+
 class EmailSender:
     def send(self, address: str, subject: str, body: str) -> None:
         try:
@@ -47,6 +73,9 @@ class _Outbox:
     def path(self):
         return settings.VAR_DIR / "dev-outbox.jsonl"
 
+    #: The outbox is kept short: past this size only its newer half is kept.
+    max_bytes = 1_000_000
+
     def add(self, channel: str, address: str, subject: str, body: str) -> None:
         import json
 
@@ -57,6 +86,9 @@ class _Outbox:
              "subject": subject, "body": body},
             ensure_ascii=False,
         )  # fmt: skip
+        if self.path.exists() and self.path.stat().st_size > self.max_bytes:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+            self.path.write_text("\n".join(lines[len(lines) // 2 :]) + "\n", encoding="utf-8")
         with open(self.path, "a", encoding="utf-8") as out:
             out.write(line + "\n")
 

@@ -236,6 +236,9 @@ REST_FRAMEWORK = {
         "portal.parsers.FormParser",
         "portal.parsers.MultiPartParser",
     ],
+    # Whose address a rate limit counts: the peer's, unless proxies are trusted to set
+    # X-Forwarded-For (the same count django-axes uses).
+    "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT or 0,
     "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
@@ -248,6 +251,7 @@ RATE_LIMITS = {
     "applications": "60/h",  # new applications per applicant
     "uploads": "300/h",  # uploaded materials per applicant
     "reports": "20/h",  # ratings and 办不成事 reports per applicant
+    "sms": "5/h",  # one-time codes texted to one mobile number
 } | dict(part.split("=", 1) for part in env_list("RATE_LIMITS", "") if "=" in part)
 CACHES = {
     "default": (
@@ -343,6 +347,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "yijianshi@localhost")
 #: Classes that send e-mail and SMS (notifications.senders); a province plugs its SMS gateway in.
 EMAIL_SENDER = os.environ.get("EMAIL_SENDER", "notifications.senders.EmailSender")
 SMS_SENDER = os.environ.get("SMS_SENDER", "notifications.senders.LogSender")
+#: For SMS_SENDER = notifications.senders.HttpGatewaySender: where to POST a text message, and
+#: the bearer token the gateway expects.
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)
 
 #: A TrueType font with Chinese glyphs, embedded in PDFs (receipts, electronic certificates).

@@ -54,6 +54,20 @@ def throttle(scope: str) -> type[ScopedThrottle]:
     return type(f"{scope.title()}Throttle", (ScopedThrottle,), {"scope": scope})
 
 
+class _KeyedThrottle(ScopedThrottle):
+    key = ""
+
+    def get_cache_key(self, request, view):
+        return f"throttle:{self.scope}:k:{self.key}"
+
+
+def within_limit(scope: str, key: str) -> bool:
+    """Count one more of ``scope`` for ``key`` (a mobile number, say), whoever asks; False
+    once the limit is reached."""
+    limiter = type("Keyed", (_KeyedThrottle,), {"scope": throttle(scope).scope, "key": key})()
+    return limiter.allow_request(None, None)
+
+
 def rate_limited(scope: str, methods=("POST",)):
     """Limit a web view's ``methods`` to ``settings.RATE_LIMITS[scope]``; past it, a page
     says when to try again (status 429)."""

@@ -3,6 +3,7 @@ representative confirms online, or a market-regulation clerk at the window; foun
 agents when the portal issues the licence."""
 
 import pytest
+from django.test import Client
 
 from accounts.models import Enterprise, Mandate, User
 from applications import services
@@ -16,18 +17,23 @@ pytestmark = pytest.mark.django_db
 
 CODE = credit_code("91440300MA5F00001")
 REP_ID = "110105198001010016"
+REP_MOBILE = "13922220000"
 
 
-def _agent_form(username, id_number, mobile, code=CODE, name="深圳市示例科技有限公司"):
+def _agent_form(
+    username, id_number, mobile, code=CODE, name="深圳市示例科技有限公司", real_name=""
+):
     return {
-        "username": username, "real_name": "经办人" + username, "id_number": id_number,
+        "username": username, "real_name": real_name or "经办人" + username, "id_number": id_number,
         "mobile": mobile, "password1": PASSWORD, "password2": PASSWORD,
         "account_type": "enterprise", "credit_code": code, "enterprise_name": name,
     }  # fmt: skip
 
 
-def _register_agent(client, username="agent", id_number="110101199001010015", mobile="13911110000"):
-    register_with_code(client, _agent_form(username, id_number, mobile))
+def _register_agent(
+    client, username="agent", id_number="110101199001010015", mobile="13911110000", real_name=""
+):
+    register_with_code(client, _agent_form(username, id_number, mobile, real_name=real_name))
     return User.objects.get(username=username)
 
 
@@ -52,7 +58,7 @@ def test_a_pending_mandate_files_nothing_in_the_enterprise_s_name(client, full_c
 def test_the_recorded_legal_representative_confirms_an_agent_online(client, full_catalogue):
     enterprise = Enterprise.objects.create(
         credit_code=CODE, name="深圳市示例科技有限公司", legal_rep_name="林法人",
-        legal_rep_id_number=REP_ID,
+        legal_rep_id_number=REP_ID, legal_rep_mobile=REP_MOBILE,
     )  # fmt: skip
     agent = _register_agent(client)
     mandate = Mandate.objects.get(agent=agent)
@@ -102,11 +108,30 @@ def test_registering_as_the_recorded_legal_representative_needs_no_confirmation(
 ):
     Enterprise.objects.create(
         credit_code=CODE, name="深圳市示例科技有限公司", legal_rep_name="林法人",
-        legal_rep_id_number=REP_ID,
+        legal_rep_id_number=REP_ID, legal_rep_mobile=REP_MOBILE,
     )  # fmt: skip
-    rep = _register_agent(client, "rep", REP_ID, "13922220000")
+    rep = _register_agent(client, "rep", REP_ID, REP_MOBILE, real_name="林法人")
     mandate = Mandate.objects.get(agent=rep)
     assert (mandate.status, mandate.proof) == ("verified", "legal_rep_self")
+
+
+def test_knowing_the_legal_representative_s_id_number_proves_nothing(client, full_catalogue):
+    """Someone registers with the recorded legal representative's name and ID number but a
+    mobile of their own: no mandate, no power to confirm anyone."""
+    Enterprise.objects.create(
+        credit_code=CODE, name="深圳市示例科技有限公司", legal_rep_name="林法人",
+        legal_rep_id_number=REP_ID, legal_rep_mobile=REP_MOBILE,
+    )  # fmt: skip
+    impostor = _register_agent(client, "impostor", REP_ID, "13955550000", real_name="林法人")
+    assert Mandate.objects.get(agent=impostor).status == "pending"
+    agent = _register_agent(Client(), "agent", "110101199001010015", "13911110000")
+    pending = Mandate.objects.get(agent=agent)
+    client.force_login(impostor)
+    assert "待您确认的经办人" not in client.get("/accounts/me/").content.decode()
+    answer = client.post(f"/accounts/mandates/{pending.pk}/answer/", {"answer": "accept"})
+    assert answer.status_code == 404
+    assert Mandate.objects.get(pk=pending.pk).status == "pending"
+    assert file_application(api_client(impostor), "enterprise_deregistration").status_code == 400
 
 
 def test_a_market_regulation_clerk_verifies_at_the_window(client, full_catalogue, make_staff):
@@ -129,7 +154,7 @@ def test_a_market_regulation_clerk_verifies_at_the_window(client, full_catalogue
     client.post(
         f"/staff/mandates/{mandate.pk}/decide/",
         {"decision": "verify", "checked": "on", "legal_rep_name": "林法人",
-         "legal_rep_id_number": REP_ID},
+         "legal_rep_id_number": REP_ID, "legal_rep_mobile": REP_MOBILE},
     )  # fmt: skip
     mandate = Mandate.objects.get(pk=mandate.pk)
     assert (mandate.status, mandate.proof, mandate.decided_by) == ("verified", "window", clerk)
@@ -139,7 +164,9 @@ def test_a_market_regulation_clerk_verifies_at_the_window(client, full_catalogue
     assert file_application(api_client(agent), "enterprise_change").status_code == 200
     # A second agent can now be confirmed online by that legal representative.
     second = _register_agent(type(client)(), "second", resident_id_of(1991), "13933330000")
-    rep = User.objects.create_user("rep", password=PASSWORD, real_name="林法人", id_number=REP_ID)
+    rep = User.objects.create_user(
+        "rep", password=PASSWORD, real_name="林法人", id_number=REP_ID, mobile=REP_MOBILE
+    )
     services_answer = client.__class__()
     services_answer.force_login(rep)
     pending = Mandate.objects.get(agent=second)
@@ -220,3 +247,61 @@ def test_a_department_reporting_a_licence_without_its_credit_code_leaves_it_to_s
     licence.refresh_from_db()
     assert licence.status == "failed" and "统一社会信用代码" in licence.last_error
     assert not Enterprise.objects.filter(mandates__agent=founder).exists()
+
+
+def test_the_form_names_the_proven_enterprise_whatever_is_typed(citizen, full_catalogue):
+    """An agent of one enterprise cannot tell the departments it files for another."""
+    own, victim = "91110000600037341L", credit_code("91440300MA5F00002")
+    api = api_client(citizen)
+    created = file_application(
+        api, "enterprise_change", enterprise=own,
+        form={"enterprise.credit_code": victim, "enterprise.name": "别人的公司"}, submit=False,
+    )  # fmt: skip
+    assert created.status_code == 201, created.content
+    draft = Application.objects.get(pk=created.json()["id"])
+    assert draft.form["enterprise.credit_code"] == own
+    assert draft.form["enterprise.name"] == "北京示例餐饮有限公司"
+    api.patch(
+        f"/api/v1/applications/{draft.pk}/",
+        {"form": {"enterprise.credit_code": victim}},
+        format="json",
+    )
+    assert Application.objects.get(pk=draft.pk).form["enterprise.credit_code"] == own
+
+
+def test_a_licence_may_not_name_an_established_enterprise(full_catalogue, make_citizen, make_staff):
+    """A founding licence whose credit code is an existing enterprise's (a typo is enough) is
+    refused: it would rename that enterprise and make the founder its agent."""
+    from departments.connectors import CaseReport
+
+    established = Enterprise.objects.create(
+        credit_code=CODE, name="老字号有限公司", legal_rep_name="林法人",
+        legal_rep_id_number=REP_ID, legal_rep_mobile=REP_MOBILE,
+    )  # fmt: skip
+    Department.objects.filter(code="market_regulation").update(handling="manual")
+    founder = make_citizen("founder", resident_id_of(1985), "陈创业")
+    file_application(api_client(founder), "open_restaurant")
+    application = Application.objects.get()
+    services.advance(application.pk)
+    licence = SubTask.objects.get(application=application, item__code="establishment_registration")
+    services.dispatch(licence.pk)
+    clerk = api_client(make_staff("market_regulation"))
+    clerk.post(f"/api/v1/subtasks/{licence.pk}/accept/")
+    refused = clerk.post(
+        f"/api/v1/subtasks/{licence.pk}/approve/", {"outputs": {"credit_code": CODE}}, format="json"
+    )
+    assert refused.status_code == 400 and "已属于已登记的企业" in refused.json()["detail"]
+    assert SubTask.objects.get(pk=licence.pk).status == "accepted"
+    assert Enterprise.objects.get(pk=established.pk).name == "老字号有限公司"
+    assert not founder.mandates.exists()
+    # A department system reporting such a licence leaves the part to staff.
+    Department.objects.filter(code="market_regulation").update(handling="http")
+    SubTask.objects.filter(pk=licence.pk).update(
+        handling="http", status="dispatched", case_ref="C9"
+    )
+    services.apply_department_report(
+        licence.pk, CaseReport("C9", "approved", {"credit_code": CODE})
+    )
+    licence.refresh_from_db()
+    assert licence.status == "failed" and "已属于已登记的企业" in licence.last_error
+    assert not founder.mandates.exists()

@@ -235,3 +235,19 @@ def test_the_admin_shows_identifiers_masked_too(admin_client, catalogue, citizen
             assert number not in html, (name, number)
     assert mask(citizen.id_number) in pages["user"].content.decode()
     assert mask(NEWBORN_FORM["father.id_number"]) in pages["application"].content.decode()
+
+
+def test_the_admin_cannot_move_an_application_to_another_person_or_enterprise(
+    admin_client, catalogue, citizen, make_citizen
+):
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    html = admin_client.get(f"/admin/applications/application/{application_id}/change/")
+    page = html.content.decode()
+    for field in ("applicant", "acting_for", "filed_by", "bundle"):
+        assert f'name="{field}"' not in page, field
+    other = make_citizen("other", "110101199003070045", "李四")
+    admin_client.post(
+        f"/admin/applications/application/{application_id}/change/",
+        {"applicant": other.pk, "status": "draft"},
+    )
+    assert Application.objects.get(pk=application_id).applicant == citizen

@@ -184,6 +184,8 @@ def production_env(**overrides) -> dict[str, str]:
         "DEPARTMENT_SIMULATOR_SECRET": secrets.token_urlsafe(32),
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "LOOKUP_HASH_KEY": secrets.token_urlsafe(32),
+        "SMS_SENDER": "notifications.senders.HttpGatewaySender",
+        "SMS_GATEWAY_URL": "https://sms.example.gov.cn/send",
         "HEALTHZ_TOKEN": secrets.token_urlsafe(32),
     }
     return {key: value for key, value in (env | overrides).items() if value is not None}

@@ -19,6 +19,7 @@ from .helpers import (
     PASSWORD,
     PDF,
     api_client,
+    sign_in_with_second_factor,
     totp_from_secret,
     totp_now,
 )
@@ -222,3 +223,94 @@ def test_a_material_uploaded_again_replaces_the_earlier_file(
     assert [
         u["code"] for u in api.get(f"/api/v1/applications/{draft['id']}/").json()["uploads"]
     ] == ["parents_id_cards"]
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_a_rate_limit(client, db, settings):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"register": "2/h"}
+    codes = [
+        client.post(
+            "/accounts/register/", {"username": f"u{n}"}, HTTP_X_FORWARDED_FOR=f"10.9.8.{n}"
+        ).status_code
+        for n in range(3)
+    ]
+    assert codes[2] == 429, codes
+
+
+def test_one_mobile_is_texted_a_limited_number_of_codes(client, db, settings):
+    """Many registrations naming one mobile (new ID numbers each time) text it only so often:
+    the form cannot be used to flood a phone."""
+    from notifications.senders import outbox
+
+    from .schema_values import resident_id
+
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"sms": "3/h"}
+    for n in range(5):
+        client.post("/accounts/register/", {
+            "username": f"flood{n}", "real_name": "某人",
+            "id_number": resident_id(datetime.date(1990, 1, 1 + n), "110101", "031"),
+            "mobile": "13912340000", "password1": PASSWORD, "password2": PASSWORD,
+            "account_type": "individual",
+        })  # fmt: skip
+    sent = [line for line in outbox.tail(50) if "13912340000" in line]
+    assert len(sent) == 3
+
+
+def test_an_authenticator_is_replaced_only_after_turning_the_old_one_off(
+    client, catalogue, make_staff
+):
+    clerk = make_staff("police")
+    device = sign_in_with_second_factor(client, clerk)
+    page = client.get("/accounts/second-factor/setup/")
+    assert page.status_code == 302 and page["Location"].endswith("/accounts/me/")
+    assert TOTPDevice.objects.filter(user=clerk).count() == 1
+    assert TOTPDevice.objects.get(user=clerk) == device
+
+
+def test_the_deploy_check_refuses_the_development_sms_sender(tmp_path, db):
+    from django.conf import settings as django_settings
+
+    from .test_security import production_env, run_django
+
+    test_db = django_settings.DATABASES["default"]
+    env = production_env(
+        DATABASE_URL=f"postgres://{test_db['USER']}@{test_db['HOST']}:{test_db['PORT']}"
+        f"/{test_db['NAME']}",
+        SMS_SENDER="notifications.senders.LogSender",
+    )
+    result = run_django(["manage.py", "check", "--deploy"], env, tmp_path)
+    assert result.returncode != 0 and "notifications.E001" in result.stdout + result.stderr
+
+
+def test_the_http_gateway_sender_posts_the_text_and_reports_failure(settings):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from notifications.senders import HttpGatewaySender, SendError
+
+    received, answers = [], [204, 503]
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers["Authorization"], json.loads(body)))
+            self.send_response(answers.pop(0))
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.SMS_GATEWAY_URL = f"http://127.0.0.1:{server.server_port}/send"
+    settings.SMS_GATEWAY_TOKEN = "gw-token"
+    try:
+        HttpGatewaySender().send("13800138000", "主题", "正文")
+        with pytest.raises(SendError):
+            HttpGatewaySender().send("13800138000", "主题", "正文")
+    finally:
+        server.shutdown()
+    assert received[0] == (
+        "Bearer gw-token",
+        {"to": "13800138000", "subject": "主题", "text": "正文"},
+    )

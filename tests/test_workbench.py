@@ -400,3 +400,36 @@ def test_two_parts_awaiting_the_applicant_at_once_stop_the_application_clock_onc
     application = Application.objects.get(pk=application_id)
     assert application.status == "in_progress" and application.paused_days == 4
     assert application.deadline == add_working_days(promised, 4)
+
+
+def test_a_walk_in_is_not_filed_into_an_online_account_with_another_mobile(client, manual):
+    """Someone opened an account online with this person's ID number and a mobile of their
+    own: the window refuses to file the person's application into it."""
+    squatter = User.objects.create_user(
+        "squatter", password=PASSWORD, real_name="赵四", id_number="330106199208150042",
+        mobile="13700000000",
+    )  # fmt: skip
+    client.force_login(staff("police"))
+    response = client.post(
+        "/staff/walk-in/newborn/",
+        {"person.real_name": "赵四", "person.mobile": "13900001111",
+         "person.id_number": "330106199208150042", **NEWBORN_FORM},
+    )  # fmt: skip
+    assert response.status_code == 400 and "手机号码与账户登记的不一致" in response.content.decode()
+    assert not Application.objects.filter(applicant=squatter).exists()
+
+
+def test_a_claim_with_other_details_warns_the_window_account_s_holder(client, manual):
+    walk_in = User(real_name="赵四", id_number="330106199208150042", mobile="13900001111")
+    walk_in.username = "w-holder"
+    walk_in.set_unusable_password()
+    walk_in.save()
+    client.post("/accounts/register/", {
+        "username": "stranger", "real_name": "赵四", "id_number": "330106199208150042",
+        "mobile": "13700000000", "password1": PASSWORD, "password2": PASSWORD,
+        "account_type": "individual",
+    })  # fmt: skip
+    from notifications.senders import outbox
+
+    texts = [line for line in outbox.tail(10) if "13900001111" in line]
+    assert len(texts) == 1 and "未能认领" in texts[0] and sms_code("13900001111") is None

@@ -329,6 +329,19 @@ def _citizen_at_window(person) -> User:
         citizen.save()
     elif citizen.real_name != person["real_name"]:
         raise ApplicationInvalid({"person.real_name": [_("姓名与该身份证号码登记的姓名不一致。")]})
+    elif citizen.has_usable_password() and citizen.mobile != person["mobile"]:
+        # An account opened online with this ID number but another mobile: filing into it
+        # would hand the applicant's data to whoever holds that account.
+        raise ApplicationInvalid(
+            {
+                "person.mobile": [
+                    _(
+                        "该身份证号码已有网上账户，但手机号码与账户登记的不一致：请核实申请人身份；"
+                        "如账户不是申请人本人开立的，请联系管理员处理后再办理。"
+                    )
+                ]
+            }
+        )
     return citizen
 
 
@@ -372,6 +385,7 @@ def mandate_decide(request, pk):
             accept,
             legal_rep_name=request.POST.get("legal_rep_name", ""),
             legal_rep_id_number=request.POST.get("legal_rep_id_number", ""),
+            legal_rep_mobile=request.POST.get("legal_rep_mobile", ""),
             note=request.POST.get("note", ""),
             checked=request.POST.get("checked") == "on",
         )
