@@ -90,7 +90,7 @@ def _tell_legal_rep(mandate: Mandate) -> None:
         notify(
             rep,
             "mandate_requested",
-            reason=_("%(agent)s 请求以“%(enterprise)s”的名义办事，请在“我的企业”中确认或拒绝。")
+            reason=_("%(agent)s 请求以“%(enterprise)s”的名义办事，请在“我的账户”中确认或拒绝。")
             % {"agent": mandate.agent.real_name, "enterprise": mandate.enterprise.name},
         )
 

@@ -45,6 +45,10 @@ TEXTS = {
         N_("已寄出：{bundle}"),
         N_("您申请的“{bundle}”（受理编号 {number}）的办理结果已寄出，邮寄单号 {reason}。"),
     ),
+    "mandate_requested": (
+        N_("请确认企业经办人"),
+        N_("{reason}"),
+    ),
     "due_soon": (
         N_("有 {count} 个事项即将到期或已超期"),
         N_("以下事项即将到期或已超期，请及时办理：{reason}"),

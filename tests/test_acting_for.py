@@ -305,3 +305,22 @@ def test_a_licence_may_not_name_an_established_enterprise(full_catalogue, make_c
     licence.refresh_from_db()
     assert licence.status == "failed" and "已属于已登记的企业" in licence.last_error
     assert not founder.mandates.exists()
+
+
+def test_the_legal_representative_is_told_of_a_request_to_act_for_the_enterprise(
+    client, full_catalogue
+):
+    from notifications.models import Message
+
+    Enterprise.objects.create(
+        credit_code=CODE, name="深圳市示例科技有限公司", legal_rep_name="林法人",
+        legal_rep_id_number=REP_ID, legal_rep_mobile=REP_MOBILE,
+    )  # fmt: skip
+    rep = User.objects.create_user(
+        "rep", password=PASSWORD, real_name="林法人", id_number=REP_ID, mobile=REP_MOBILE
+    )
+    agent = _register_agent(client)
+    told = Message.objects.get(user=rep, kind="mandate_requested")
+    assert agent.real_name in told.body and "我的账户" in told.body
+    client.force_login(rep)
+    assert agent.real_name in client.get("/messages/").content.decode()
