@@ -264,6 +264,7 @@ def build_scenario(newborn_catalogue) -> Scenario:
         name="北京示例餐饮有限公司",
         legal_rep_name=a.real_name,
         legal_rep_id_number=a.id_number,
+        legal_rep_mobile=a.mobile,
     )
     verified = Mandate.objects.create(agent=agent, enterprise=enterprise)
     verified.verify(Mandate.Proof.LEGAL_REP, by=a)

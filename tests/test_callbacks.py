@@ -154,7 +154,9 @@ def test_a_malformed_signature_header_is_401_never_500(dispatched_birth):
         signature = signature.replace("GOOD", good["X-Signature"])
         # The test client hands these to the view as WSGI does: latin-1 decoded str.
         response = raw_post(timestamp, signature, body)
-        assert response.status_code == 401, (timestamp[:20], signature[:80], response.content)
+        # A NUL in a header never reaches the view: the request guard answers 400 first.
+        expected = 400 if "\x00" in timestamp + signature else 401
+        assert response.status_code == expected, (timestamp[:20], signature[:80], response.content)
     assert SubTask.objects.get(pk=dispatched_birth.pk).status == "dispatched"
     assert raw_post(good["X-Signature-Timestamp"], good["X-Signature"], body).status_code == 200
 

@@ -35,10 +35,15 @@ BAD = {
 
 
 def fields_by_type(bundles):
-    """The first (bundle, key, schema) of each kind of field in the catalogue."""
+    """The first (bundle, key, schema) of each kind of field in the catalogue that the
+    applicant types (the enterprise's name and code come from the proven enterprise)."""
+    from applications.services import ENTERPRISE_FIELDS
+
     found = {}
     for bundle in bundles:
         for key, schema in bundle["form_schema"]["properties"].items():
+            if bundle["audience"] == "enterprise" and key in ENTERPRISE_FIELDS:
+                continue
             found.setdefault(schema["x-type"], (bundle, key, schema))
     return found
 
