@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -227,7 +228,8 @@ def account(request):
     )
 
 
-PENDING_HINT = _(
+#: Lazy: made once at import, said in the language of each request.
+PENDING_HINT = gettext_lazy(
     "经办关系待确认：请企业登记的法定代表人登录本平台在“我的账户”中确认，或携营业执照原件和"
     "授权委托书到市场监管窗口核验。确认前不能以企业名义办事。"
 )

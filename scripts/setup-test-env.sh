@@ -10,6 +10,8 @@ command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || apt_packages+=(fonts-noto-cjk)
 [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || apt_packages+=(fonts-wqy-zenhei)
 command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
+# gettext (xgettext, msgmerge, msgfmt): tests/test_english.py checks the English catalogue
+command -v msgfmt >/dev/null 2>&1 || apt_packages+=(gettext)
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || apt_packages+=(docker-compose)
 if ((${#apt_packages[@]})); then
   if [ "$(id -u)" = 0 ]; then
