@@ -117,6 +117,8 @@ class Simulator:
 class _CeleryProcess:
     """A Celery program in its own process group, so that it can be killed whole."""
 
+    program = ""
+
     def __init__(self, env: dict[str, str], log_path: Path):
         self.env = env
         self.log_path = log_path
@@ -125,12 +127,19 @@ class _CeleryProcess:
     def arguments(self) -> list[str]:
         raise NotImplementedError
 
+    @property
+    def application_name(self) -> str:
+        """What its database connections call themselves (pg_stat_activity.application_name),
+        so that a test can find them — and only them — among the run's connections."""
+        return f"portal-test-celery-{self.program}"
+
     def start(self):
         log = open(self.log_path, "a")  # noqa: SIM115  (held open by the child)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", *self.arguments()],
             cwd=ROOT,
-            env={**os.environ, **self.env},
+            # libpq reads PGAPPNAME: every connection the program opens carries the name.
+            env={**os.environ, **self.env, "PGAPPNAME": self.application_name},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -161,6 +170,8 @@ class _CeleryProcess:
 class Beat(_CeleryProcess):
     """Celery beat, on its own as in production: the poll, the reconciler, the reminders."""
 
+    program = "beat"
+
     def arguments(self) -> list[str]:
         schedule = self.log_path.with_suffix(".schedule")
         return ["beat", "--loglevel", "INFO", "--schedule", str(schedule)]
@@ -172,6 +183,8 @@ class Beat(_CeleryProcess):
 
 class Worker(_CeleryProcess):
     """A Celery worker (prefork, two children); beat runs apart from it (see Beat)."""
+
+    program = "worker"
 
     def arguments(self) -> list[str]:
         self.hostname = f"test-{time.monotonic_ns()}@{socket.gethostname()}"
