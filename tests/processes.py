@@ -54,7 +54,9 @@ class Simulator:
                 "0",
                 "--secret",
                 self.secret,
-                *(["--control-token", self.control_token] if self.control_token else []),
+                # One argument: a token may begin with "-", which argparse would take for
+                # an option of its own.
+                *([f"--control-token={self.control_token}"] if self.control_token else []),
                 *self.extra_args,
             ],
             cwd=ROOT,
