@@ -32,6 +32,13 @@ def _keys(subtasks) -> set[str]:
     return {str(key) for key in subtasks.values_list("idempotency_key", flat=True)}
 
 
+def _in_flight(run, simulator) -> set[str]:
+    """Keys of the sub-tasks whose case the department has stored while the portal has not
+    yet heard back: their create-case call is under way."""
+    ready = _keys(SubTask.objects.filter(application_id__in=run.recorded, status="ready"))
+    return ready & {case["idempotency_key"] for case in simulator.cases()}
+
+
 def test_worker_killed_mid_task(fault_run, department_simulator, worker):
     """SIGKILL while create-case calls are in flight: the case exists at the department, the
     portal never heard of it, and the message went down with the worker (late acknowledgement
@@ -41,11 +48,12 @@ def test_worker_killed_mid_task(fault_run, department_simulator, worker):
     department_simulator.control(create_latency=2.0, callbacks=False)
     fault_run.submit(N)
 
-    def in_flight():
-        ready = _keys(SubTask.objects.filter(application_id__in=fault_run.recorded, status="ready"))
-        return ready & {case["idempotency_key"] for case in department_simulator.cases()}
-
-    caught = wait_for(in_flight, 30, 0.05, "a create-case call in flight")
+    caught = wait_for(
+        lambda: _in_flight(fault_run, department_simulator),
+        30,
+        0.05,
+        "a create-case call in flight",
+    )
     worker.kill()
     department_simulator.control(create_latency=0)
     restart_worker(worker)
@@ -89,24 +97,38 @@ def test_broker_flushed_with_work_queued(fault_run, department_simulator, worker
     fault_run.check_all()
 
 
-def test_broker_killed_and_restarted(fault_run, department_simulator, worker):
-    """Redis gone with everything in it, then back on the same port: the API still takes
-    submissions meanwhile (the queueing fails quietly, the database holds the truth), and the
-    worker and beat reconnect and finish every acknowledged application."""
-    first = fault_run.submit(N // 2)
-    wait_for(
-        lambda: _subtasks(fault_run, "birth_certificate", status="approved").exists(),
-        30,
-        0.1,
-        "work under way",
-    )
+def test_broker_killed_and_restarted(fault_run, department_simulator, worker, beat_process):
+    """Redis killed, with all it held, while the worker waits on a slow department for one
+    case and on the queue for more; then started again on the same port. The worker and beat
+    stay up and reconnect; the API takes submissions while Redis is down (queueing them fails
+    quietly: the database holds the truth), and the reconciler finds them afterwards."""
+    department_simulator.control(department="health", create_latency=2.0)
+    fault_run.submit(1)
+
+    def one_case_in_flight():
+        elsewhere = _subtasks(fault_run, "vaccination_certificate", status="ready").exists()
+        return not elsewhere and _in_flight(fault_run, department_simulator)
+
+    wait_for(one_case_in_flight, 30, 0.05, "a create-case call in flight, and only that")
+    processes = worker.process.pid, beat_process.process.pid
+    connected = worker.log_text().count("Connected to")
     redis = redis_server()
     redis.kill()
-    second = fault_run.submit(N - len(first))
-    assert len(second) == N - len(first), fault_run.refused
+    second = fault_run.submit(N - 1)
+    assert len(second) == N - 1, fault_run.refused
+    department_simulator.control(department="health", create_latency=None)
     redis.start()
+    wait_for(
+        lambda: not worker.running or worker.log_text().count("Connected to") > connected,
+        60,
+        0.2,
+        "the worker to reconnect",
+    )
+    assert worker.running, "the worker ended when the broker went away"
 
     fault_run.check_all(timeout=120)
+    assert (worker.process.pid, beat_process.process.pid) == processes
+    assert worker.running and beat_process.running
 
 
 def test_database_connections_of_the_worker_terminated(
