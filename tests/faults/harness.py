@@ -69,12 +69,14 @@ def broker() -> redis.Redis:
     return redis.Redis.from_url(settings.CELERY_BROKER_URL)
 
 
-def queued_work() -> Counter:
-    """The advance and dispatch messages waiting in the Celery queue, by task."""
+def queued_work() -> dict[str, str]:
+    """The advance and dispatch messages waiting in the Celery queue: task name by id."""
     import json
 
-    names = (json.loads(m)["headers"]["task"] for m in broker().lrange("celery", 0, -1))
-    return Counter(n.rsplit(".", 1)[-1] for n in names if n in APPLICATION_TASKS)
+    headers = (json.loads(m)["headers"] for m in broker().lrange("celery", 0, -1))
+    return {
+        h["id"]: h["task"].rsplit(".", 1)[-1] for h in headers if h["task"] in APPLICATION_TASKS
+    }
 
 
 def restart_worker(worker, timeout: float = 60) -> None:
