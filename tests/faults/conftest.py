@@ -1,5 +1,6 @@
 import pytest
 
+from ..redis_server import server
 from .harness import FaultRun
 
 
@@ -16,3 +17,14 @@ def fault_run(catalogue, applicants, make_staff, department_simulator, worker):
     run.start_clerk()
     yield run
     run.stop_clerk()
+
+
+@pytest.fixture
+def broker_server(worker):
+    """The Redis this test run started, for a test that kills it: running again when the test
+    ends, however it ends (the worker's own clean-up needs it)."""
+    redis = server()
+    assert redis is not None, "the fault tests need the test run's own redis-server"
+    yield redis
+    if redis.process.poll() is not None:
+        redis.start()

@@ -64,6 +64,15 @@ def path_problem(path: list[tuple[str, str]], moves: dict, start: str) -> str | 
     return None
 
 
+def http_client(user):
+    """An API client for ``user`` that, like a browser, sees only the answer: a server error
+    is a 500 to note, and an error raised elsewhere in this process meanwhile (a department's
+    callback to the live server) is not taken for its own."""
+    client = api_client(user)
+    client.raise_request_exception = False
+    return client
+
+
 def broker() -> redis.Redis:
     """The run's own Redis (tests/redis_server.py), never a shared one."""
     return redis.Redis.from_url(settings.CELERY_BROKER_URL)
@@ -136,7 +145,7 @@ class FaultRun:
         return [i for i in ids if i is not None]
 
     def _submit_one(self, applicant) -> int | None:
-        client = api_client(applicant)
+        client = http_client(applicant)
         try:
             created = client.post(
                 "/api/v1/applications/",
@@ -185,7 +194,7 @@ class FaultRun:
             self._clerk.join(timeout=30)
 
     def _work_window(self) -> None:
-        client = api_client(self.police_clerk)
+        client = http_client(self.police_clerk)
         try:
             while not self._stop.wait(0.2):
                 with self._lock:
@@ -237,7 +246,8 @@ class FaultRun:
                 "every recorded application to end",
             )
         except AssertionError:
-            raise AssertionError(f"stuck or lost:\n{self.describe(recorded)}") from None
+            clerk = f"\nthe clerk: {self.clerk_errors}" if self.clerk_errors else ""
+            raise AssertionError(f"stuck or lost:\n{self.describe(recorded)}{clerk}") from None
         cases = self._settled_cases(callbacks_per_case)
         assert not self.clerk_errors, self.clerk_errors
 

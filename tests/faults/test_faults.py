@@ -15,7 +15,6 @@ import pytest
 from applications.models import SubTask
 
 from ..processes import wait_for
-from ..redis_server import server as redis_server
 from .harness import broker, queued_work, restart_worker, terminate_backends
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -99,7 +98,9 @@ def test_broker_flushed_with_work_queued(fault_run, department_simulator, worker
     fault_run.check_all()
 
 
-def test_broker_killed_and_restarted(fault_run, department_simulator, worker, beat_process):
+def test_broker_killed_and_restarted(
+    fault_run, department_simulator, worker, beat_process, broker_server
+):
     """Redis killed, with all it held, while the worker waits on a slow department for one
     case and on the queue for more; then started again on the same port. The worker and beat
     stay up and reconnect; the API takes submissions while Redis is down (queueing them fails
@@ -114,12 +115,11 @@ def test_broker_killed_and_restarted(fault_run, department_simulator, worker, be
     wait_for(one_case_in_flight, 30, 0.05, "a create-case call in flight, and only that")
     processes = worker.process.pid, beat_process.process.pid
     connected = worker.log_text().count("Connected to")
-    redis = redis_server()
-    redis.kill()
+    broker_server.kill()
     second = fault_run.submit(N - 1)
     assert len(second) == N - 1, fault_run.refused
     department_simulator.control(department="health", create_latency=None)
-    redis.start()
+    broker_server.start()
     wait_for(
         lambda: not worker.running or worker.log_text().count("Connected to") > connected,
         60,
