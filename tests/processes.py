@@ -206,6 +206,9 @@ class Worker(_CeleryProcess):
         """Wait until the worker runs no task: the database is then left alone."""
         from portal.celery import app
 
+        if not self.running:
+            return  # ended (a test killed it, or it died): it runs nothing
+
         def idle():
             active = app.control.inspect([self.hostname], timeout=2).active()
             return active is not None and not any(active.values())
