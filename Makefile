@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint lock
+.PHONY: run test faults lint lock
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,14 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	scripts/setup-test-env.sh
 	$(PY) -m pytest
+
+# The fault suite three times in a row: a fault test that passes by luck fails here.
+faults: $(VENV)/.installed
+	scripts/setup-test-env.sh
+	for i in 1 2 3; do \
+		echo "fault suite, run $$i of 3"; \
+		$(PY) -m pytest tests/faults -p no:cacheprovider || exit 1; \
+	done
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -5,6 +5,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -16,13 +17,30 @@ from .models import SubTaskStatus as S
 
 log = logging.getLogger(__name__)
 
+#: The database connection lost mid-task (a restart, a fail-over, a terminated backend): the
+#: task re-reads all it needs and is safe to run twice, so it runs again after a short pause.
+#: Otherwise it would end as failed, its message acknowledged, and the work would wait for
+#: the reconciler.
+RETRY_WHEN_THE_DATABASE_DROPS = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "retry_kwargs": {"max_retries": 10},
+}
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY_WHEN_THE_DATABASE_DROPS)
 def advance_application(application_id: int) -> None:
     services.advance(application_id)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+    **RETRY_WHEN_THE_DATABASE_DROPS,
+)
 def dispatch_subtask(self, subtask_id: int) -> None:
     outcome = services.dispatch(subtask_id)
     if not outcome.done:
@@ -31,7 +49,7 @@ def dispatch_subtask(self, subtask_id: int) -> None:
         raise self.retry(countdown=outcome.retry_in)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY_WHEN_THE_DATABASE_DROPS)
 def poll_subtask(subtask_id: int) -> None:
     subtask = (
         SubTask.objects.select_related("item", "department", "application__applicant")

@@ -296,6 +296,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith("redis://"):
+    # kombu's Redis transport with a fault mended that would end a worker when Redis restarts
+    # (portal/broker.py). Only plain redis://: rediss:// and sentinel:// keep kombu's own.
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

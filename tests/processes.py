@@ -54,7 +54,9 @@ class Simulator:
                 "0",
                 "--secret",
                 self.secret,
-                *(["--control-token", self.control_token] if self.control_token else []),
+                # One argument: a token may begin with "-", which argparse would take for
+                # an option of its own.
+                *([f"--control-token={self.control_token}"] if self.control_token else []),
                 *self.extra_args,
             ],
             cwd=ROOT,
@@ -117,6 +119,8 @@ class Simulator:
 class _CeleryProcess:
     """A Celery program in its own process group, so that it can be killed whole."""
 
+    program = ""
+
     def __init__(self, env: dict[str, str], log_path: Path):
         self.env = env
         self.log_path = log_path
@@ -125,12 +129,19 @@ class _CeleryProcess:
     def arguments(self) -> list[str]:
         raise NotImplementedError
 
+    @property
+    def application_name(self) -> str:
+        """What its database connections call themselves (pg_stat_activity.application_name),
+        so that a test can find them — and only them — among the run's connections."""
+        return f"portal-test-celery-{self.program}"
+
     def start(self):
         log = open(self.log_path, "a")  # noqa: SIM115  (held open by the child)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", *self.arguments()],
             cwd=ROOT,
-            env={**os.environ, **self.env},
+            # libpq reads PGAPPNAME: every connection the program opens carries the name.
+            env={**os.environ, **self.env, "PGAPPNAME": self.application_name},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -161,6 +172,8 @@ class _CeleryProcess:
 class Beat(_CeleryProcess):
     """Celery beat, on its own as in production: the poll, the reconciler, the reminders."""
 
+    program = "beat"
+
     def arguments(self) -> list[str]:
         schedule = self.log_path.with_suffix(".schedule")
         return ["beat", "--loglevel", "INFO", "--schedule", str(schedule)]
@@ -172,6 +185,8 @@ class Beat(_CeleryProcess):
 
 class Worker(_CeleryProcess):
     """A Celery worker (prefork, two children); beat runs apart from it (see Beat)."""
+
+    program = "worker"
 
     def arguments(self) -> list[str]:
         self.hostname = f"test-{time.monotonic_ns()}@{socket.gethostname()}"
@@ -190,6 +205,9 @@ class Worker(_CeleryProcess):
     def wait_idle(self, timeout: float = 30):
         """Wait until the worker runs no task: the database is then left alone."""
         from portal.celery import app
+
+        if not self.running:
+            return  # ended (a test killed it, or it died): it runs nothing
 
         def idle():
             active = app.control.inspect([self.hostname], timeout=2).active()
