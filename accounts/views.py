@@ -240,30 +240,32 @@ PENDING_HINT = gettext_lazy(
 def answer_mandate(request, pk):
     """The legal representative confirms or refuses an agent."""
     accept = request.POST.get("answer") == "accept"
-    try:
-        services.answer_as_legal_rep(pk, request.user, accept, request.POST.get("note", ""))
-    except Mandate.DoesNotExist:
-        raise Http404 from None
-    except services.AccountRefused as exc:
-        for problem in exc.messages:
-            messages.error(request, problem)
-    else:
-        messages.success(request, _("已确认。") if accept else _("已拒绝。"))
-    return redirect("account")
+    return _on_mandate(
+        request,
+        lambda: services.answer_as_legal_rep(
+            pk, request.user, accept, request.POST.get("note", "")
+        ),
+        _("已确认。") if accept else _("已拒绝。"),
+    )
 
 
 @login_required
 @require_POST
 def revoke_mandate(request, pk):
+    return _on_mandate(request, lambda: services.revoke(pk, request.user), _("授权已撤销。"))
+
+
+def _on_mandate(request, act, done: str):
+    """Do ``act`` on a mandate of the account page; say how it went there."""
     try:
-        services.revoke(pk, request.user)
+        act()
     except Mandate.DoesNotExist:
         raise Http404 from None
     except services.AccountRefused as exc:
         for problem in exc.messages:
             messages.error(request, problem)
     else:
-        messages.success(request, _("授权已撤销。"))
+        messages.success(request, done)
     return redirect("account")
 
 
