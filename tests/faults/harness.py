@@ -185,6 +185,7 @@ class FaultRun:
     def start_clerk(self) -> None:
         """The police clerk accepts and approves each household registration that reaches
         the window, for the recorded applications."""
+        self._stop.clear()
         self._clerk = threading.Thread(target=self._work_window, name="police-clerk", daemon=True)
         self._clerk.start()
 
