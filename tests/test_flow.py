@@ -129,9 +129,12 @@ def test_department_outage_retries_then_recovers(
     assert birth.attempts >= 2
 
 
-def test_department_down_past_the_retry_limit_fails_visibly(
-    catalogue, citizen, make_staff, department_simulator, worker
+def test_department_down_past_the_retry_limit_fails_visibly_and_staff_finish_it(
+    catalogue, citizen, make_staff, department_simulator, worker, without_beat
 ):
+    """Failed sub-tasks wait for staff; one taken over at the window and approved, the other
+    sent again, and the bundle goes on to its end. No beat: the reconciler must not be what
+    moves the dependents on."""
     department_simulator.control(outage=True)
     application_id = apply_newborn(api_client(citizen)).json()["id"]
     failed = wait_for(
@@ -160,6 +163,21 @@ def test_department_down_past_the_retry_limit_fails_visibly(
         lambda: SubTask.objects.get(pk=birth.pk).status == "dispatched", 20, 0.2, "the manual queue"
     )
     assert SubTask.objects.get(pk=birth.pk).handling == "manual"
+
+    department_simulator.control(outage=False)
+    assert clerk.post(f"/api/v1/subtasks/{birth.pk}/accept/").status_code == 200
+    assert clerk.post(f"/api/v1/subtasks/{birth.pk}/approve/").status_code == 200
+    # Its dependent reaches the police window (before anything else could advance the
+    # bundle); then the other failed part, sent again, goes through.
+    police_approves(application_id, api_client(make_staff("police")))
+    vaccination = SubTask.objects.get(
+        application_id=application_id, item__code="vaccination_certificate"
+    )
+    cdc = api_client(make_staff("cdc"))
+    assert cdc.post(f"/api/v1/subtasks/{vaccination.pk}/retry/").status_code == 200
+    assert wait_until_finished(application_id, timeout=60) == "completed"
+    vaccination.refresh_from_db()
+    assert vaccination.status == "approved" and vaccination.handling == "http"
 
 
 def _in_parallel(*calls):
