@@ -99,3 +99,69 @@ def test_random_runs_end_respect_order_and_leave_nothing_open(
     for code, status in statuses.items():
         if status == S.CANCELLED:
             assert any(statuses[p] in (S.REJECTED, S.CANCELLED) for p in dag[code])
+
+
+def _expected(dag, statuses):
+    """The engine's decision worked out another way, from its definition: an item still
+    waiting is cancelled when a predecessor is dead (rejected, cancelled, or itself waiting to
+    be cancelled), and made ready when every predecessor is approved."""
+    dead = {}
+
+    def is_dead(code):
+        if code not in dead:
+            status = statuses[code]
+            dead[code] = status in (S.REJECTED, S.CANCELLED) or (
+                status == S.WAITING and any(is_dead(p) for p in dag[code])
+            )
+        return dead[code]
+
+    waiting = [code for code, status in statuses.items() if status == S.WAITING]
+    cancel = {code for code in waiting if is_dead(code)}
+    ready = {
+        code
+        for code in waiting
+        if code not in cancel and all(statuses[p] == S.APPROVED for p in dag[code])
+    }
+    after = statuses | dict.fromkeys(cancel, S.CANCELLED) | dict.fromkeys(ready, S.READY)
+    values = list(after.values())
+    if any(s not in (S.APPROVED, S.REJECTED, S.CANCELLED) for s in values):
+        application = A.SUPPLEMENT_REQUESTED if S.SUPPLEMENT_REQUESTED in values else A.IN_PROGRESS
+    else:
+        approved = values.count(S.APPROVED)
+        application = (
+            A.COMPLETED
+            if approved == len(values)
+            else A.PARTIALLY_COMPLETED
+            if approved
+            else A.REJECTED
+        )
+    return ready, cancel, application, after
+
+
+@settings(max_examples=600, deadline=None)
+@given(dags(), st.data())
+def test_decision_over_every_status_and_deciding_again_changes_nothing(dag, data):
+    """Any mix of the sub-task statuses — dispatched, accepted, supplement requested and failed
+    as well as the ends — gets exactly the decision its definition gives; applying it and
+    deciding again changes nothing."""
+    statuses = {code: data.draw(st.sampled_from(list(S)), label=code) for code in dag}
+    ready, cancel, application, after = _expected(dag, statuses)
+
+    decision = decide(dag, statuses)
+    assert decision.make_ready == ready
+    assert decision.cancel == cancel
+    assert decision.application_status == application
+    assert decide(dag, statuses) == decision
+
+    again = decide(dag, after)
+    assert not again.make_ready and not again.cancel and not again.changes_subtasks
+    assert again.application_status == application
+
+
+def test_a_failed_or_open_part_neither_readies_nor_cancels_its_dependents():
+    for status in (S.READY, S.DISPATCHED, S.ACCEPTED, S.SUPPLEMENT_REQUESTED, S.FAILED):
+        statuses = dict.fromkeys(NEWBORN, S.WAITING) | {"birth": status, "vaccination": status}
+        decision = decide(NEWBORN, statuses)
+        assert not decision.make_ready and not decision.cancel, status
+        expected = A.SUPPLEMENT_REQUESTED if status == S.SUPPLEMENT_REQUESTED else A.IN_PROGRESS
+        assert decision.application_status == expected
