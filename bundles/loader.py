@@ -477,8 +477,10 @@ def _compact(entry: dict, defaults: dict) -> dict:
 def dump(directory: Path) -> list[Path]:
     """Write the database's catalogue to ``directory``; return the files written.
 
-    Each bundle is written at its newest version. Secrets and system addresses are never
-    written: they belong in the admin, not in git.
+    Each bundle's version in service goes to ``<code>.yaml`` (the published one, or the
+    newest when none is published) and a newer draft beside it to ``<code>.draft.yaml``, so
+    that a draft in progress never takes the place of what citizens apply for. Secrets and
+    system addresses are never written: they belong in the admin, not in git.
     """
     directory = Path(directory)
     (directory / "bundles").mkdir(parents=True, exist_ok=True)
@@ -521,19 +523,24 @@ def dump(directory: Path) -> list[Path]:
         },
         "Materials; written by manage.py dump_catalogue.",
     )
-    newest = {}
+    versions: dict[str, list[Bundle]] = {}
     for bundle in Bundle.objects.order_by("code", "version"):
-        newest[bundle.code] = bundle
-    for code, bundle in newest.items():
-        entry = bundle_entry(bundle)
-        entry["items"] = [
-            _compact(item, ITEM_DEFAULTS | PLACEMENT_DEFAULTS) for item in entry["items"]
-        ]
-        write(
-            directory / "bundles" / f"{code}.yaml",
-            _compact(entry, BUNDLE_DEFAULTS | {"version": None}),
-            f"{bundle.name}; written by manage.py dump_catalogue.",
-        )
+        versions.setdefault(bundle.code, []).append(bundle)
+    for code, kept in versions.items():
+        in_service = next((b for b in kept if b.state == Bundle.State.PUBLISHED), kept[-1])
+        files = {f"{code}.yaml": in_service}
+        if kept[-1].state == Bundle.State.DRAFT and kept[-1] != in_service:
+            files[f"{code}.draft.yaml"] = kept[-1]
+        for name, bundle in files.items():
+            entry = bundle_entry(bundle)
+            entry["items"] = [
+                _compact(item, ITEM_DEFAULTS | PLACEMENT_DEFAULTS) for item in entry["items"]
+            ]
+            write(
+                directory / "bundles" / name,
+                _compact(entry, BUNDLE_DEFAULTS | {"version": None}),
+                f"{bundle.name}; written by manage.py dump_catalogue.",
+            )
     return written
 
 

@@ -6,9 +6,11 @@ import io
 import os
 from pathlib import Path
 
+import yaml
 from rest_framework.test import APIClient
 
 from applications.models import Application, Event, SubTask
+from bundles.loader import DEFAULT_DIRECTORY
 
 from .processes import SIMULATOR_SECRET, wait_for  # noqa: F401  (SIMULATOR_SECRET: re-exported)
 
@@ -299,3 +301,14 @@ def file_application(client, code: str, form=None, enterprise=None, submit=True)
         )
         assert uploaded.status_code == 201, uploaded.content
     return client.post(f"/api/v1/applications/{created.json()['id']}/submit/", format="json")
+
+
+def catalogue_codes(state: str = "published") -> list[str]:
+    """The codes of the bundles the catalogue's files publish (or hold as drafts), read from
+    the files themselves rather than from what the loader made of them."""
+    codes = []
+    for path in (DEFAULT_DIRECTORY / "bundles").glob("*.yaml"):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if data.get("state", "published") == state:
+            codes.append(data["code"])
+    return sorted(codes)

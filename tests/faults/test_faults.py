@@ -93,11 +93,9 @@ def test_broker_flushed_with_work_queued(fault_run, department_simulator, worker
         # approvals made ready (two for each application of the first lot).
         work = queued_work()
         kinds = Counter(work.values())
-        enough = (
-            kinds["advance_application"] >= len(second)
-            and kinds["dispatch_subtask"] >= 2 * len(first)
-        )
-        return enough and work
+        advances = kinds["advance_application"] >= len(second)
+        dispatches = kinds["dispatch_subtask"] >= 2 * len(first)
+        return advances and dispatches and work
 
     lost = wait_for(queued, 30, 0.2, "work in the queue")
     broker().flushall()
