@@ -4,9 +4,11 @@ import datetime
 import functools
 import io
 import os
+import threading
 from pathlib import Path
 
 import yaml
+from django.db import connection
 from rest_framework.test import APIClient
 
 from applications.models import Application, Event, SubTask
@@ -312,3 +314,25 @@ def catalogue_codes(state: str = "published") -> list[str]:
         if data.get("state", "published") == state:
             codes.append(data["code"])
     return sorted(codes)
+
+
+def at_once(*calls):
+    """Run the calls in threads released together; their results, in order."""
+    results = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            results[index] = call()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -1,11 +1,8 @@
 """End to end: the real Celery worker, the real simulator over HTTP, PostgreSQL and Redis."""
 
-import threading
-
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 
 from applications.models import Event, SubTask
 from departments.models import Department
@@ -14,6 +11,7 @@ from .helpers import (
     HTTP_ITEMS,
     api_client,
     apply_newborn,
+    at_once,
     first_event_time,
     police_approves,
     status_of,
@@ -180,25 +178,6 @@ def test_department_down_past_the_retry_limit_fails_visibly_and_staff_finish_it(
     assert vaccination.status == "approved" and vaccination.handling == "http"
 
 
-def _in_parallel(*calls):
-    results = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def test_two_clerks_approving_at_once_one_wins_one_gets_409(
     catalogue, citizen, make_staff, department_simulator, worker
 ):
@@ -215,7 +194,7 @@ def test_two_clerks_approving_at_once_one_wins_one_gets_409(
     api_client(first).post(f"/api/v1/subtasks/{subtask.pk}/accept/")
     url = f"/api/v1/subtasks/{subtask.pk}/approve/"
     body = {"outputs": {"household_number": "1"}}
-    codes = _in_parallel(
+    codes = at_once(
         lambda: api_client(first).post(url, body, format="json").status_code,
         lambda: api_client(second).post(url, body, format="json").status_code,
     )
@@ -244,7 +223,7 @@ def test_two_parallel_branches_finishing_at_once_join_exactly_once(
     insurance, card = api_client(make_staff("healthcare_security")), api_client(make_staff("hrss"))
     insurance.post(f"/api/v1/subtasks/{leaves['medical_insurance'].pk}/accept/")
     card.post(f"/api/v1/subtasks/{leaves['social_security_card'].pk}/accept/")
-    codes = _in_parallel(
+    codes = at_once(
         lambda: (
             insurance.post(
                 f"/api/v1/subtasks/{leaves['medical_insurance'].pk}/approve/",

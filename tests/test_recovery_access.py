@@ -6,7 +6,6 @@ at the same instant, make one application. The staff worklist costs the same num
 queries for two parts as for twenty."""
 
 import io
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from applications.models import Application, Event, IdempotencyRecord, SubTask, 
 from applications.wizard import steps_of
 from departments.models import Department
 
-from .helpers import NEWBORN_FORM, PDF, api_client, apply_newborn, web_values
+from .helpers import NEWBORN_FORM, PDF, api_client, apply_newborn, at_once, web_values
 
 
 # --- another citizen's application ------------------------------------------------------------
@@ -186,28 +185,6 @@ def test_a_clerk_of_another_department_cannot_retry_or_take_over_a_failed_part(
 
 
 # --- one Idempotency-Key, two requests at once ------------------------------------------------
-def at_once(*calls):
-    """Run the calls in threads released together; their results, in order."""
-    results = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_requests_with_one_idempotency_key_at_once_make_one_application(
     catalogue, citizen, live_server
