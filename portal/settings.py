@@ -216,6 +216,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 # Uploads live outside the web root and are served only through views that check access.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "uploads"))
+#: An Idempotency-Key whose request left no answer after this long belongs to a process that
+#: died mid-request (gunicorn kills a worker after 30 s): a retry with it is served afresh.
+IDEMPOTENCY_ABANDONED_SECONDS = env_int("IDEMPOTENCY_ABANDONED_SECONDS", 120)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 # Form fields and JSON bodies (not files): the largest form is a few kilobytes; parsing a
 # body this size takes a small part of a second, a body of megabytes would not.

@@ -1,11 +1,15 @@
 """The REST API in-process, on the real PostgreSQL; the worker is not needed here."""
 
+import datetime
 import io
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import User
 from applications import services
+from applications.idempotency import request_fingerprint
 from applications.models import Application, Event, IdempotencyRecord, SubTask, Upload
 
 from .helpers import NEWBORN_FORM, PDF, api_client, apply_newborn, sms_code
@@ -202,6 +206,38 @@ def test_same_idempotency_key_twice_makes_one_application(catalogue, citizen):
     )
     assert other.status_code == 422
     assert IdempotencyRecord.objects.count() == 1
+
+
+def test_a_key_whose_request_died_is_served_again_once_it_cannot_be_running(catalogue, citizen):
+    """A process killed mid-request leaves the key's record with no answer: while that request
+    could still be running a retry is told to wait; afterwards the retry does the work."""
+    client = api_client(citizen)
+    payload = {"bundle": "newborn", "form": NEWBORN_FORM}
+    fingerprint = request_fingerprint({"path": "/api/v1/applications/", "data": payload})
+    record = IdempotencyRecord.objects.create(user=citizen, key="k-died", request_hash=fingerprint)
+
+    def retry():
+        return client.post(
+            "/api/v1/applications/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-died"
+        )
+
+    assert retry().status_code == 409
+    assert not Application.objects.exists()
+    long_ago = timezone.now() - datetime.timedelta(seconds=settings.IDEMPOTENCY_ABANDONED_SECONDS)
+    IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=long_ago)
+    other = client.post(
+        "/api/v1/applications/",
+        payload | {"items": []},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-died",
+    )
+    assert other.status_code == 422  # still not a key for a different request
+    served = retry()
+    assert served.status_code == 201, served.content
+    assert Application.objects.get().pk == served.json()["id"]
+    replayed = retry()
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert replayed.json()["id"] == served.json()["id"]
 
 
 def test_double_submit_is_a_conflict(catalogue, citizen):
