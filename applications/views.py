@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from bundles.diagram import Node, svg
 from bundles.models import MaterialType
 from feedback.models import Rating
+from portal.paging import page_of
 from portal.throttling import rate_limited
 
 from . import department_view, services
@@ -29,10 +30,11 @@ def flash(request, *problems) -> None:
 
 @login_required
 def my_applications(request):
-    applications = (
+    applications = page_of(
+        request,
         Application.objects.filter(applicant=request.user)
         .select_related("bundle", "acting_for")
-        .order_by("-created_at")
+        .order_by("-created_at", "-id"),
     )
     return render(request, "applications/list.html", {"applications": applications})
 

@@ -13,6 +13,7 @@ from applications.services import Refused
 from applications.views import flash
 from feedback import services as feedback_services
 from feedback.models import FollowUp
+from portal.paging import page_of
 from workbench.views import staff_required
 
 from . import charts, services
@@ -38,7 +39,7 @@ def follow_ups(request):
         request,
         "supervision/follow_ups.html",
         {
-            "follow_ups": queryset.order_by("deadline", "id")[:200],
+            "follow_ups": page_of(request, queryset.order_by("deadline", "id")),
             "status": status,
             "today": timezone.localdate(),
         },

@@ -93,3 +93,60 @@ def test_the_interface_speaks_english_when_asked(client, catalogue):
     assert 'lang="en"' in html and "Promised completion within" in html
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert 'lang="zh-hans"' in html and "搜索一件事" in html
+
+
+# --- lists come in pages -----------------------------------------------------------------------
+def _rows(html: str, marker: str) -> int:
+    return html.count(marker)
+
+
+def test_a_long_list_comes_in_pages_and_none_is_cut_off(
+    client, catalogue, citizen, make_staff, monkeypatch
+):
+    """The worklist, one's applications and the inbox: every entry is on some page, the links
+    between pages keep the list's filters, and a page number that is no page gives a page."""
+    from applications import services
+    from departments.models import Department
+    from notifications.models import Message
+    from portal import paging
+
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
+    Department.objects.update(handling="manual")
+    made = []
+    for _ in range(5):
+        application = apply_newborn(api_client(citizen)).json()["id"]
+        services.advance(application)
+        for subtask in services.SubTask.objects.filter(application_id=application, status="ready"):
+            services.dispatch(subtask.pk)
+        made.append(application)
+
+    client.force_login(make_staff("health"))
+    parts = set(
+        services.SubTask.objects.filter(
+            application_id__in=made, department__code="health"
+        ).values_list("pk", flat=True)
+    )
+    assert len(parts) == 5  # the birth certificates
+    shown = []
+    for number in (1, 2, 3):
+        page = client.get("/staff/", {"status": "dispatched", "page": number}).content.decode()
+        shown += [pk for pk in parts if f'href="/staff/subtasks/{pk}/"' in page]
+        assert f"第 {number} 页，共 3 页" in page
+        if number < 3:
+            assert f'href="?status=dispatched&amp;page={number + 1}"' in page
+    assert sorted(shown) == sorted(parts)
+    assert "第 1 页，共 3 页" in client.get("/staff/", {"page": "abc"}).content.decode()
+    assert "第 3 页，共 3 页" in client.get("/staff/", {"page": "99999"}).content.decode()
+
+    client.force_login(citizen)
+    listed = [
+        client.get("/applications/", {"page": number}).content.decode() for number in (1, 2, 3)
+    ]
+    for application in services.Application.objects.filter(pk__in=made):
+        assert sum(application.number in page for page in listed) == 1, application.number
+
+    Message.objects.filter(user=citizen).update(read_at=None)
+    unread = Message.objects.filter(user=citizen).count()
+    assert unread > 2
+    client.get("/messages/")
+    assert Message.objects.filter(user=citizen, read_at=None).count() == unread - 2

@@ -28,6 +28,7 @@ from bundles import webforms
 from bundles.models import Bundle
 from bundles.services import ChoiceError, chosen_bundle_items, form_specs, materials_of
 from portal import text as text_rules
+from portal.paging import page_of
 from privacy.models import Disclosure
 
 from . import services
@@ -36,7 +37,6 @@ from .models import RejectionReason
 OUTPUT_ROWS = 3
 #: As long as a user's real name may be (accounts.User.real_name).
 NAME_LENGTH = 64
-PAGE_SIZE = 25
 
 
 def staff_required(view):
@@ -57,12 +57,13 @@ def worklist(request):
     bundle = request.GET.get("bundle", "")
     due = request.GET.get("due", "")
     today = timezone.localdate()
-    subtasks = services.worklist(request.user, status, bundle, due, today)[:200]
+    subtasks = page_of(request, services.worklist(request.user, status, bundle, due, today))
     return render(
         request,
         "workbench/worklist.html",
         {
             "subtasks": subtasks,
+            "page": subtasks,
             "today": today,
             "soon": services.due_soon_date(today),
             "filters": {"status": status, "bundle": bundle, "due": due},
@@ -368,7 +369,7 @@ def mandates(request):
     return render(
         request,
         "workbench/mandates.html",
-        {"pending": pending.order_by("requested_at")[:50], "q": query, "errors": {}},
+        {"pending": page_of(request, pending.order_by("requested_at")), "q": query, "errors": {}},
     )
 
 
