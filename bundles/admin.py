@@ -189,10 +189,16 @@ class BundleAdmin(admin.ModelAdmin):
 
     def unpublish_view(self, request, pk):
         bundle = self._bundle(request, pk)
-        services.unpublish(bundle)
-        self.message_user(
-            request, _("已下架“%(b)s”：不再受理新的申请，已提交的申请照常办理。") % {"b": bundle}
-        )
+        try:
+            services.unpublish(bundle)
+        except ValidationError as exc:
+            for problem in exc.messages:
+                self.message_user(request, problem, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("已下架“%(b)s”：不再受理新的申请，已提交的申请照常办理。") % {"b": bundle},
+            )
         return self._back(bundle)
 
     def new_version_view(self, request, pk):

@@ -6,6 +6,7 @@ from dataclasses import replace
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django_fsm import can_proceed
 
 from . import dag as dag_utils
 from . import eligibility
@@ -90,6 +91,10 @@ def publish(bundle: Bundle) -> Bundle:
 
     Applications already submitted keep running on the version they were submitted under.
     """
+    if not can_proceed(bundle.publish):
+        raise ValidationError(
+            _("“%(b)s”当前为“%(s)s”，不能发布。") % {"b": bundle, "s": bundle.get_state_display()}
+        )
     problems = bundle.problems()
     if problems:
         raise ValidationError(problems)
@@ -104,6 +109,10 @@ def publish(bundle: Bundle) -> Bundle:
 
 def unpublish(bundle: Bundle) -> Bundle:
     """Hide a bundle from new applications; applications in flight are not touched."""
+    if not can_proceed(bundle.unpublish):
+        raise ValidationError(
+            _("“%(b)s”当前为“%(s)s”，不能下架。") % {"b": bundle, "s": bundle.get_state_display()}
+        )
     bundle.unpublish()
     bundle.save()
     return bundle

@@ -27,3 +27,7 @@ class FollowUpAdmin(admin.ModelAdmin):
         "answered_at",
         "handled_by",
     ]
+
+    def has_add_permission(self, request):
+        # A follow-up comes from a citizen's report or a low rating, never from a blank form.
+        return False

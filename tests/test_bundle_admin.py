@@ -113,6 +113,26 @@ def test_publishing_is_refused_with_the_problems(admin_client):
     assert draft.state == "draft"
 
 
+def test_publishing_twice_or_taking_down_twice_says_why_not(admin_client):
+    """Two administrators clicking the same button, or a stale page: an answer, never a 500."""
+    newborn = Bundle.objects.get(code="newborn")
+    published_at = newborn.published_at
+    again = admin_client.post(f"/admin/bundles/bundle/{newborn.pk}/publish/", follow=True)
+    assert again.status_code == 200
+    assert "当前为“已发布”，不能发布" in again.content.decode()
+    newborn.refresh_from_db()
+    assert (newborn.state, newborn.published_at) == ("published", published_at)
+    admin_client.post(f"/admin/bundles/bundle/{newborn.pk}/unpublish/")
+    twice = admin_client.post(f"/admin/bundles/bundle/{newborn.pk}/unpublish/", follow=True)
+    assert twice.status_code == 200
+    assert "当前为“已下架”，不能下架" in twice.content.decode()
+
+
+def test_a_follow_up_is_never_made_from_a_blank_admin_form(admin_client):
+    assert admin_client.get("/admin/feedback/followup/add/").status_code == 403
+    assert admin_client.post("/admin/feedback/followup/add/", {}).status_code == 403
+
+
 def test_changing_a_published_bundle_leaves_applications_in_flight_alone(catalogue, citizen):
     client = api_client(citizen)
     old = apply_newborn(client).json()
