@@ -346,3 +346,59 @@ def test_submitting_in_late_december_flags_a_2027_deadline_instead_of_crashing(c
     assert body["status"] == "submitted"
     assert body["deadline"] is None
     assert "2027" in body["deadline_note"]
+
+
+def test_staff_filter_their_parts_by_status_and_an_unknown_status_is_named(
+    catalogue, citizen, make_staff
+):
+    from departments.models import Department
+
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    services.advance(application_id)
+    parts = SubTask.objects.filter(application_id=application_id)
+    birth = parts.get(item__code="birth_certificate")
+    vaccination = parts.get(item__code="vaccination_certificate")
+    # Set-up: the two parts have reached their departments, one further than the other.
+    SubTask.objects.filter(pk=birth.pk).update(status="dispatched")
+    SubTask.objects.filter(pk=vaccination.pk).update(status="accepted")
+    user = make_staff("health")
+    user.departments.add(Department.objects.get(code="cdc"))
+    clerk = api_client(user)
+
+    def listed(query):
+        return [s["id"] for s in clerk.get(f"/api/v1/subtasks/?{query}").json()["results"]]
+
+    assert sorted(listed("")) == sorted([birth.pk, vaccination.pk])
+    assert listed("status=dispatched") == [birth.pk]
+    assert listed("status=accepted") == [vaccination.pk]
+    assert sorted(listed("status=accepted,dispatched")) == sorted([birth.pk, vaccination.pk])
+    refused = clerk.get("/api/v1/subtasks/?status=dispatched,nonsense")
+    assert refused.status_code == 400 and "nonsense" in refused.json()["errors"]["status"][0]
+    # The answer names at most five unknown statuses, in at most 100 characters.
+    many = clerk.get("/api/v1/subtasks/?status=" + ",".join(f"x{n}" for n in range(1, 8)))
+    message = many.json()["errors"]["status"][0]
+    assert "x5" in message and "x6" not in message
+    long = clerk.get("/api/v1/subtasks/?status=" + "a" * 300).json()["errors"]["status"][0]
+    assert "a" * 100 in long and "a" * 101 not in long
+
+
+def test_an_application_is_read_in_the_same_number_of_queries_whatever_its_parts(
+    catalogue, citizen
+):
+    """Its parts, events and uploads come with it, not one query each."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client(citizen)
+    five = apply_newborn(client).json()["id"]
+    form = NEWBORN_FORM | {
+        "mother.bank_account": "6222 0212 3456 7890 123",
+        "mother.bank_branch": "工商银行东城支行",
+    }
+    six = apply_newborn(client, form=form, items=["maternity_allowance"]).json()["id"]
+    counts = []
+    for application_id in (five, six):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/api/v1/applications/{application_id}/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
