@@ -221,6 +221,27 @@ def test_another_citizen_gets_404_everywhere(catalogue, citizen, make_citizen):
     assert other.get("/api/v1/applications/").json()["results"] == []
 
 
+def test_the_services_refuse_another_s_application_whoever_calls_them(
+    catalogue, citizen, make_citizen, make_staff
+):
+    """The views look an application up among the caller's own; the services check again, for
+    any other caller (the admin, a task, a view still to be written)."""
+    draft = apply_newborn(api_client(citizen), submit=False).json()["id"]
+    submitted = apply_newborn(api_client(citizen)).json()["id"]
+    other = make_citizen("b", "440300199501011234", "陈")
+    for refused in (
+        lambda: services.submit(draft, other),
+        lambda: services.withdraw(submitted, other),
+        lambda: services.supply_supplement(submitted, other),
+        # Staff of a department that has no part in it.
+        lambda: services.set_tracking_number(submitted, make_staff("tax"), "SF1234567890"),
+    ):
+        with pytest.raises(Application.DoesNotExist):
+            refused()
+    assert Application.objects.get(pk=draft).status == "draft"
+    assert Application.objects.get(pk=submitted).status == "submitted"
+
+
 def test_disguised_and_oversized_uploads_are_refused(catalogue, citizen, settings):
     client = api_client(citizen)
     application_id = apply_newborn(client, submit=False).json()["id"]
