@@ -2,7 +2,10 @@
 database but without a catalogue (test_acting_for runs the same rules through the pages, the
 API and a founding licence)."""
 
+import datetime
+
 import pytest
+import time_machine
 
 from accounts import services
 from accounts.models import Enterprise, Mandate, User
@@ -147,11 +150,13 @@ def test_the_legal_representative_sees_and_answers_pending_requests_only():
     waiting = services.request_mandate(first, CODE, "")
     answered = services.request_mandate(second, CODE, "")
     assert set(services.awaiting_legal_rep(rep)) == {waiting, answered}
-    services.answer_as_legal_rep(answered.pk, rep, accept=False, note="不认识此人")
+    refusal = services.answer_as_legal_rep(answered.pk, rep, accept=False, note="不认识" * 100)
+    assert refusal.status == "refused"
     assert list(services.awaiting_legal_rep(rep)) == [waiting]
     answered = Mandate.objects.get(pk=answered.pk)
-    assert (answered.status, answered.note, answered.decided_by) == ("refused", "不认识此人", rep)
-    services.answer_as_legal_rep(waiting.pk, rep, accept=True, note="同意" * 150)
+    assert (answered.status, answered.decided_by) == ("refused", rep)
+    assert answered.note == ("不认识" * 100)[:200]
+    assert services.answer_as_legal_rep(waiting.pk, rep, True, "同意" * 150).status == "verified"
     waiting = Mandate.objects.get(pk=waiting.pk)
     assert (waiting.status, waiting.proof, waiting.decided_by) == ("verified", "legal_rep", rep)
     assert waiting.note == ("同意" * 150)[:200]
@@ -240,10 +245,9 @@ def test_the_window_verifies_only_once_the_licence_and_authorisation_are_checked
         services.verify_at_window(mandate.pk, clerk, True)
     assert set(unchecked.value.errors) == {"checked"}
     assert status_of(mandate) == "pending"
-    done = services.verify_at_window(mandate.pk, clerk, True, checked=True, note="原件已核")
-    assert (done.status, done.proof, done.decided_by, done.note) == (
-        "verified", "window", clerk, "原件已核"
-    )  # fmt: skip
+    done = services.verify_at_window(mandate.pk, clerk, True, checked=True, note="原件已核" * 60)
+    assert (done.status, done.proof, done.decided_by) == ("verified", "window", clerk)
+    assert Mandate.objects.get(pk=mandate.pk).note == ("原件已核" * 60)[:200]
     # Nothing recorded of a legal representative no one named.
     assert not Enterprise.objects.get(credit_code=CODE).legal_rep_id_hash
     with pytest.raises(services.AccountRefused) as twice:
@@ -300,10 +304,11 @@ def test_a_refusal_at_the_window_needs_its_reason_and_records_it():
     with pytest.raises(services.AccountRefused) as bare:
         services.verify_at_window(mandate.pk, clerk, False, note="  ")
     assert set(bare.value.errors) == {"note"}
-    # The legal representative's details are not asked for a refusal.
+    # The legal representative's details are neither asked for nor recorded with a refusal.
     services.verify_at_window(
-        mandate.pk, clerk, False, note=" 授权书无盖章" + "。" * 300, legal_rep_name="林法人"
-    )
+        mandate.pk, clerk, False, note=" 授权书无盖章" + "。" * 300, legal_rep_name="林法人",
+        legal_rep_id_number=REP["id_number"], legal_rep_mobile=REP["mobile"],
+    )  # fmt: skip
     refused = Mandate.objects.get(pk=mandate.pk)
     assert (refused.status, refused.decided_by) == ("refused", clerk)
     assert refused.note == ("授权书无盖章" + "。" * 300)[:200]
@@ -360,7 +365,29 @@ def test_founding_completes_an_enterprise_known_only_from_a_request():
         services.found_enterprise(founder, CODE, "再设一次")
 
 
+def test_a_founder_whose_earlier_mandate_was_refused_or_revoked_is_proven_anew():
+    refused_founder, revoked_founder = person("refused"), person("revoked")
+    with time_machine.travel("2026-03-02 09:00 +0800", tick=False):
+        refused = services.request_mandate(refused_founder, CODE, "旧名称")
+        services.verify_at_window(
+            refused.pk, clerk_of("market_regulation", "clerk"), False, note="材料不全"
+        )
+        earlier = services.request_mandate(revoked_founder, OTHER_CODE, "另一旧名称")
+        services.revoke(earlier.pk, revoked_founder)
+    with time_machine.travel("2026-04-01 09:00 +0800", tick=False):
+        services.found_enterprise(refused_founder, CODE, "新设公司")
+        services.found_enterprise(revoked_founder, OTHER_CODE, "又一新设公司")
+    for founder in (refused_founder, revoked_founder):
+        mandate = founder.mandates.get()
+        assert (mandate.status, mandate.proof) == ("verified", "founding")
+        # Made anew when the licence was issued: not the old request, decided long ago.
+        assert mandate.requested_at.date() == datetime.date(2026, 4, 1)
+        assert mandate.decided_at.date() == datetime.date(2026, 4, 1)
+
+
 def test_a_licence_may_not_name_an_enterprise_already_established():
+    assert services.founding_conflict(CODE) is None
+    recorded_enterprise(code=OTHER_CODE, name="别家有限公司")
     assert services.founding_conflict(CODE) is None
     recorded_enterprise(name="老字号有限公司")
     conflict = services.founding_conflict(CODE)

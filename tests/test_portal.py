@@ -93,8 +93,10 @@ def test_uploads_are_served_to_their_owner_and_the_departments_handling_them(cli
     client.force_login(_staff("hrss"))
     assert card.status == "waiting"
     assert client.get(f"/uploads/{photo.pk}/").status_code == 404
-    SubTask.objects.filter(pk=card.pk).update(status="dispatched")  # set-up: it has arrived
-    assert client.get(f"/uploads/{photo.pk}/").status_code == 200
+    # Set-up: the part has reached hrss; its staff keep the materials whatever follows.
+    for status in ("dispatched", "accepted", "supplement_requested", "approved", "rejected"):
+        SubTask.objects.filter(pk=card.pk).update(status=status)
+        assert client.get(f"/uploads/{photo.pk}/").status_code == 200, status
     client.force_login(_staff("tax"))
     assert client.get(f"/uploads/{upload.pk}/").status_code == 404
 
