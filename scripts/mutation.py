@@ -47,6 +47,8 @@ class Target:
     name: str
     path: str
     #: Qualified names (``Class.method``) of the functions to mutate; None: every function.
+    #: ``"name: text"`` mutates only the statement of the function that begins with ``text``
+    #: (the ownership check of a function that mostly does other things).
     functions: tuple[str, ...] | None
     #: The pytest arguments that select the tests that should kill them, fastest-to-fail first.
     tests: tuple[str, ...]
@@ -80,18 +82,28 @@ TARGETS = [
         (
             "subtasks_for_staff",
             "submit",
-            "withdraw",
-            "supply_supplement",
-            "set_tracking_number",
-            "retry_failed",
             "_enterprise_for",
             "_as_enterprise",
+            # The ownership checks of services that mostly do other things.
+            "withdraw: if application.applicant_id != user.pk",
+            "supply_supplement: if application.applicant_id != user.pk",
+            "set_tracking_number: if not user.is_superuser",
+            "staff_action: application_id = ",
+            "retry_failed: application_id = ",
         ),
         (
+            "tests/test_api.py::test_the_services_refuse_another_s_application_whoever_calls_them",
             "tests/test_api.py::test_staff_see_only_their_department_and_transitions_are_checked",
-            "tests/test_workbench.py",
-            "tests/test_api.py",
-            "tests/test_acting_for.py",
+            "tests/test_acting_for.py::test_a_pending_mandate_files_nothing_in_the_enterprise_s_name",
+            "tests/test_acting_for.py::test_an_agent_of_several_enterprises_names_the_one_filed_for",
+            "tests/test_acting_for.py::test_the_form_names_the_proven_enterprise_whatever_is_typed",
+            "tests/test_api.py::test_staff_send_a_failed_part_again_or_take_it_over_and_no_other_department_can",
+            "tests/test_workbench.py::test_a_clerk_sees_and_acts_only_on_their_department_by_page_and_api",
+            "tests/test_workbench.py::test_receipt_and_completion_notice_are_pdfs_with_chinese_text",
+            "tests/test_workbench.py::test_staff_record_the_tracking_number_of_a_mailed_result",
+            "tests/test_workbench.py::test_a_walk_in_with_a_material_to_follow_and_the_citizen_supplying_it",
+            "tests/test_acting_for.py::test_the_recorded_legal_representative_confirms_an_agent_online",
+            "tests/test_acting_for.py::test_a_founder_becomes_the_new_enterprise_s_agent_when_the_licence_is_issued",
         ),
     ),
     Target(
@@ -127,6 +139,7 @@ TARGETS = [
         None,
         (
             "tests/test_portal.py::test_uploads_are_served_to_their_owner_and_the_departments_handling_them",
+            "tests/test_portal.py::test_another_citizen_never_sees_or_changes_an_application_upload_or_message",
             "tests/test_privacy.py",
             "tests/test_workbench.py::test_personal_data_is_masked_and_every_full_view_is_recorded",
         ),
@@ -170,13 +183,24 @@ TARGETS = [
             "mandates",
             "mandate_decide",
         ),
-        ("tests/test_workbench.py", "tests/test_acting_for.py"),
+        (
+            "tests/test_mandates.py",
+            "tests/test_workbench.py::test_a_clerk_sees_and_acts_only_on_their_department_by_page_and_api",
+            "tests/test_workbench.py::test_receipt_and_completion_notice_are_pdfs_with_chinese_text",
+            "tests/test_workbench.py::test_a_walk_in_with_a_material_to_follow_and_the_citizen_supplying_it",
+            "tests/test_workbench.py::test_claiming_and_acting_with_reasons_outputs_and_supplements",
+            "tests/test_acting_for.py::test_a_market_regulation_clerk_verifies_at_the_window",
+        ),
     ),
     Target(
         "workbench-services",
         "workbench/services.py",
         ("staff_can_see_application", "claim"),
-        ("tests/test_workbench.py",),
+        (
+            "tests/test_workbench.py::test_a_clerk_sees_and_acts_only_on_their_department_by_page_and_api",
+            "tests/test_workbench.py::test_claiming_and_acting_with_reasons_outputs_and_supplements",
+            "tests/test_workbench.py::test_receipt_and_completion_notice_are_pdfs_with_chinese_text",
+        ),
     ),
 ]
 
@@ -187,6 +211,23 @@ EQUIVALENT: dict[str, str] = {
         "accounts/services.py:found_enterprise:drop-condition:"
         "get_or_create(… defaults={'name': name[:100]} …)"
     ): "the next statement sets the name to name[:100] (or keeps the one there) before saving",
+    "applications/department_view.py:reveal:constant:path[:200] → path[:201]": (
+        "a path that names an identifier is a field key (64 characters at most), a row number and"
+        " a sub-field key: never 200 characters long"
+    ),
+    "applications/department_view.py:case_order_form:constant:path[:200] → path[:201]": (
+        "the paths are identifier_paths() of the item's fields: never 200 characters long"
+    ),
+    (
+        "applications/department_view.py:uploads_visible_to:constant:"
+        "user.departments.values_list('pk', flat=True) → "
+        "user.departments.values_list('pk', flat=False)"
+    ): "department__in= takes one-value rows as the ids themselves (Django normalises them)",
+    (
+        "applications/services.py:subtasks_for_staff:constant:"
+        "user.departments.values_list('pk', flat=True) → "
+        "user.departments.values_list('pk', flat=False)"
+    ): "department__in= takes one-value rows as the ids themselves (Django normalises them)",
 }
 
 
@@ -293,7 +334,7 @@ def mutations(node: ast.AST, docstring: ast.AST | None, memberships: set[int]):
         if name in NARROWING_CALLS and isinstance(node.func, ast.Attribute):
             yield (
                 "drop-call",
-                f".{name}({', '.join(short(k) for k in node.keywords)})",
+                f".{name}({', '.join(short(a) for a in [*node.args, *node.keywords])})",
                 (lambda n: n.func.value),
             )
         if name in ("any", "all") and isinstance(node.func, ast.Name):
@@ -416,14 +457,30 @@ def make_mutants(target: Target) -> list[Mutant]:
     text = (ROOT / target.path).read_text(encoding="utf-8")
     tree = ast.parse(text)
     found = units_of(tree)
-    names = list(found) if target.functions is None else list(target.functions)
-    missing = [name for name in names if name not in found]
+    entries = list(found) if target.functions is None else list(target.functions)
+    missing = [e for e in entries if e.partition(": ")[0] not in found]
     if missing:
         raise SystemExit(f"{target.name}: no function {', '.join(missing)} in {target.path}")
     same_tree = ast.dump(tree)
     mutants: list[Mutant] = []
-    for name in names:
+    for entry in entries:
+        name, _, statement = entry.partition(": ")
         function = found[name]
+        only = None
+        if statement:
+            chosen = next(
+                (
+                    node
+                    for node in ast.walk(function)
+                    if isinstance(node, ast.stmt)
+                    and node is not function
+                    and ast.unparse(node).startswith(statement)
+                ),
+                None,
+            )
+            if chosen is None:
+                raise SystemExit(f"{target.name}: no statement {statement!r} in {name}")
+            only = {id(node) for node in ast.walk(chosen)}
         original = unparse(function)
         # The unmutated function, unparsed and spliced back, must be the same program: else
         # every mutant would differ by more than its one change.
@@ -440,6 +497,8 @@ def make_mutants(target: Target) -> list[Mutant]:
         seen_keys: Counter = Counter()
         seen_sources = set()
         for index, node in enumerate(nodes):
+            if only is not None and id(node) not in only:
+                continue
             for operator, what, change in mutations(node, docstring, memberships):
                 mutated = copy.deepcopy(function)
                 twin = list(ast.walk(mutated))[index]
@@ -448,7 +507,15 @@ def make_mutants(target: Target) -> list[Mutant]:
                     for parent in ast.walk(mutated)
                     for child in ast.iter_child_nodes(parent)
                 }
-                before = short(twin) if what is None else what
+                # A constant is told by where it is: `flat=True`, `path[:200]`.
+                shown = twin
+                if operator == "constant" and twin in parents:
+                    shown = parents[twin]
+                    while isinstance(shown, ast.Slice | ast.keyword | ast.UnaryOp) and (
+                        shown in parents
+                    ):
+                        shown = parents[shown]
+                before = short(shown) if what is None else what
                 replacement = change(twin)
                 if twin is mutated:
                     mutated = replacement
@@ -458,7 +525,7 @@ def make_mutants(target: Target) -> list[Mutant]:
                 if changed == original or tuple(changed) in seen_sources:
                     continue  # no change at all, or the same as an earlier mutant
                 seen_sources.add(tuple(changed))
-                after = short(replacement) if what is None else None
+                after = short(replacement if shown is twin else shown) if what is None else None
                 description = before if after is None else f"{before} → {after}"
                 base = f"{target.path}:{name}:{operator}:{description}"
                 seen_keys[base] += 1
@@ -527,6 +594,9 @@ def pytest(target: Target, timeout: float | None) -> tuple[str, float, str]:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         return "timeout", time.monotonic() - started, ""
+    except BaseException:  # interrupted: the run's tests end with it
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
     taken = time.monotonic() - started
     if process.returncode == 0:
         return "passed", taken, ""

@@ -240,6 +240,9 @@ def test_the_services_refuse_another_s_application_whoever_calls_them(
             refused()
     assert Application.objects.get(pk=draft).status == "draft"
     assert Application.objects.get(pk=submitted).status == "submitted"
+    # The applicant may, and is given the application as it now is.
+    assert services.submit(draft, citizen).status == "submitted"
+    assert services.withdraw(submitted, citizen).status == "withdrawn"
 
 
 def test_disguised_and_oversized_uploads_are_refused(catalogue, citizen, settings):
@@ -273,6 +276,8 @@ def test_withdraw_cancels_open_subtasks(catalogue, citizen):
     ).json()
     assert body["status"] == "withdrawn"
     assert {s["status"] for s in body["subtasks"]} == {"cancelled"}
+    withdrawn = Event.objects.get(application_id=application_id, to_status="withdrawn")
+    assert (withdrawn.actor, withdrawn.user, withdrawn.reason) == ("citizen", citizen, "不办了")
     assert client.post(f"/api/v1/applications/{application_id}/withdraw/").status_code == 409
 
 
@@ -300,6 +305,32 @@ def test_staff_see_only_their_department_and_transitions_are_checked(
     # Ready, not yet in the window's queue: nothing to accept yet.
     assert police.post(f"/api/v1/subtasks/{household.pk}/accept/").status_code == 409
     assert api_client(citizen).get("/api/v1/subtasks/").status_code == 403
+
+
+def test_staff_send_a_failed_part_again_or_take_it_over_and_no_other_department_can(
+    catalogue, citizen, make_staff
+):
+    from departments.models import Department
+
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    services.advance(application_id)
+    parts = SubTask.objects.filter(application_id=application_id)
+    birth = parts.get(item__code="birth_certificate")
+    vaccination = parts.get(item__code="vaccination_certificate")
+    # Set-up: sending both to their department systems has failed.
+    parts.filter(pk__in=[birth.pk, vaccination.pk]).update(status="failed")
+    other = api_client(make_staff("cdc"))
+    assert other.post(f"/api/v1/subtasks/{birth.pk}/retry/").status_code == 404
+    assert other.post(f"/api/v1/subtasks/{birth.pk}/switch-to-manual/").status_code == 404
+    assert SubTask.objects.get(pk=birth.pk).status == "failed"
+    user = make_staff("health", username="health_and_cdc")
+    user.departments.add(Department.objects.get(code="cdc"))
+    clerk = api_client(user)
+    assert clerk.post(f"/api/v1/subtasks/{birth.pk}/retry/").json()["status"] == "ready"
+    manual = clerk.post(f"/api/v1/subtasks/{vaccination.pk}/switch-to-manual/").json()
+    assert manual["status"] == "ready"
+    assert SubTask.objects.get(pk=vaccination.pk).handling == "manual"
+    assert SubTask.objects.get(pk=birth.pk).handling != "manual"
 
 
 def test_manual_department_flow_with_supplement(catalogue, citizen, make_staff):

@@ -432,3 +432,48 @@ def test_supervisors_are_the_centre_s_the_departments_and_administrators():
         assert (user.is_centre_supervisor, user.is_supervisor) == (centre, supervisor), username
     admin = person("admin", is_superuser=True)
     assert admin.is_centre_supervisor and admin.is_supervisor
+
+
+# --- the window's pages ----------------------------------------------------------------------
+def test_the_window_page_lists_pending_requests_found_by_credit_code(client):
+    assert client.get("/staff/mandates/").status_code == 302  # signed out: to the login page
+    client.force_login(clerk_of("market_regulation", "clerk"))
+    services.request_mandate(person("agent"), CODE, "第一家公司")
+    decided = services.request_mandate(person("other"), OTHER_CODE, "第二家公司")
+    listed = client.get("/staff/mandates/").content.decode()
+    assert "第一家公司" in listed and "第二家公司" in listed
+    # What is typed is read as a credit code: trimmed, in capitals, its 18 characters at most.
+    found = client.get("/staff/mandates/", {"q": f" {CODE.lower()}9 "}).content.decode()
+    assert "第一家公司" in found and "第二家公司" not in found
+    client.post(f"/staff/mandates/{decided.pk}/decide/", {"decision": "verify", "checked": "on"})
+    assert status_of(decided) == "verified"
+    assert "第二家公司" not in client.get("/staff/mandates/").content.decode()
+
+
+def test_the_window_page_shows_the_oldest_fifty_requests(client):
+    client.force_login(clerk_of("market_regulation", "clerk"))
+    for number in range(51):
+        services.request_mandate(
+            person(f"agent{number}"), credit_code(f"91440300MA5F{number:05d}"), f"公司{number}"
+        )
+    page = client.get("/staff/mandates/").content.decode()
+    assert page.count('class="mandate"') == 50
+
+
+def test_the_window_says_how_a_decision_went(client):
+    mandate = services.request_mandate(person("agent"), CODE, "某公司")
+    client.force_login(clerk_of("market_regulation", "clerk"))
+    url = f"/staff/mandates/{mandate.pk}/decide/"
+    refused = client.post(url, {"decision": "refuse"}, follow=True).content.decode()
+    assert "请说明未通过核验的理由" in refused and status_of(mandate) == "pending"
+    done = client.post(url, {"decision": "verify", "checked": "on"}, follow=True)
+    assert "经办人可以企业名义办事" in done.content.decode() and status_of(mandate) == "verified"
+    other = services.request_mandate(person("other"), OTHER_CODE, "另一公司")
+    back = client.post(
+        f"/staff/mandates/{other.pk}/decide/",
+        {"decision": "refuse", "note": "无授权书"},
+        follow=True,
+    )
+    assert "已退回" in back.content.decode() and status_of(other) == "refused"
+    unknown = f"/staff/mandates/{mandate.pk + 1000}/decide/"
+    assert client.post(unknown, {"decision": "refuse", "note": "无此申请"}).status_code == 404

@@ -10,13 +10,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import User
 from applications import services
 from applications.models import Application, SubTask
 from feedback.models import FollowUp
 from notifications.models import Delivery, Message
 from privacy.models import Disclosure
 
-from .helpers import PDF, api_client, apply_newborn, without_csrf
+from .helpers import PDF, api_client, apply_newborn, sign_in_with_second_factor, without_csrf
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +98,17 @@ def test_uploads_are_served_to_their_owner_and_the_departments_handling_them(cli
     for status in ("dispatched", "accepted", "supplement_requested", "approved", "rejected"):
         SubTask.objects.filter(pk=card.pk).update(status=status)
         assert client.get(f"/uploads/{photo.pk}/").status_code == 200, status
+    # Only the materials its item asks for (not the parents' ID cards), and only of the
+    # application whose part has reached it: not of the same citizen's next one.
+    assert client.get(f"/uploads/{upload.pk}/").status_code == 404
+    later = Application.objects.get(pk=apply_newborn(api_client(submitted.applicant)).json()["id"])
+    later_photo = later.uploads.get(material__code="child_photo")
+    assert client.get(f"/uploads/{later_photo.pk}/").status_code == 404
+    # An administrator may download any, and that is recorded too.
+    admin = User.objects.create_superuser("admin", "admin@example.com")
+    sign_in_with_second_factor(client, admin)
+    assert client.get(f"/uploads/{later_photo.pk}/").status_code == 200
+    assert Disclosure.objects.filter(user=admin, field="child_photo").exists()
     client.force_login(_staff("tax"))
     assert client.get(f"/uploads/{upload.pk}/").status_code == 404
 
