@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test faults lint lock
+.PHONY: run test faults mutation lint lock
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ faults: $(VENV)/.installed
 		echo "fault suite, run $$i of 3"; \
 		$(PY) -m pytest tests/faults -p no:cacheprovider || exit 1; \
 	done
+
+# Mutation check of the engine, the services' rules and the permission checks (scripts/mutation.py):
+# every mutant must be killed by a test, or be listed there as equivalent, with the reason.
+mutation: $(VENV)/.installed
+	scripts/setup-test-env.sh
+	$(PY) scripts/mutation.py
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -25,10 +25,6 @@ class Decision:
     cancel: frozenset[str]
     application_status: str
 
-    @property
-    def changes_subtasks(self) -> bool:
-        return bool(self.make_ready or self.cancel)
-
 
 def decide(dag: Dag, statuses: Mapping[str, str]) -> Decision:
     """What follows from ``statuses`` (item code → SubTaskStatus) on ``dag``."""

@@ -324,3 +324,22 @@ def test_the_legal_representative_is_told_of_a_request_to_act_for_the_enterprise
     assert agent.real_name in told.body and "我的账户" in told.body
     client.force_login(rep)
     assert agent.real_name in client.get("/messages/").content.decode()
+
+
+def test_an_agent_of_several_enterprises_names_the_one_filed_for(citizen, full_catalogue):
+    """With two proven mandates the enterprise must be named (in any case, with spaces);
+    an enterprise the agent does not act for is refused, whatever else they act for."""
+    second = Enterprise.objects.create(credit_code=CODE, name="深圳市示例科技有限公司")
+    mandate = Mandate.objects.create(agent=citizen, enterprise=second)
+    mandate.verify(Mandate.Proof.WINDOW, note="test set-up")
+    mandate.save()
+    api = api_client(citizen)
+    unnamed = file_application(api, "enterprise_change")
+    assert "多个企业" in unnamed.json()["errors"]["enterprise"][0]
+    stranger = file_application(
+        api, "enterprise_change", enterprise=credit_code("91440300MA5F00009")
+    )
+    assert "不是该企业的经办人" in stranger.json()["errors"]["enterprise"][0]
+    named = file_application(api, "enterprise_change", enterprise=f" {CODE.lower()} ")
+    assert named.status_code == 200, named.content
+    assert Application.objects.get().acting_for == second

@@ -257,6 +257,30 @@ def test_another_citizen_gets_404_everywhere(catalogue, citizen, make_citizen):
     assert other.get("/api/v1/applications/").json()["results"] == []
 
 
+def test_the_services_refuse_another_s_application_whoever_calls_them(
+    catalogue, citizen, make_citizen, make_staff
+):
+    """The views look an application up among the caller's own; the services check again, for
+    any other caller (the admin, a task, a view still to be written)."""
+    draft = apply_newborn(api_client(citizen), submit=False).json()["id"]
+    submitted = apply_newborn(api_client(citizen)).json()["id"]
+    other = make_citizen("b", "440300199501011234", "陈")
+    for refused in (
+        lambda: services.submit(draft, other),
+        lambda: services.withdraw(submitted, other),
+        lambda: services.supply_supplement(submitted, other),
+        # Staff of a department that has no part in it.
+        lambda: services.set_tracking_number(submitted, make_staff("tax"), "SF1234567890"),
+    ):
+        with pytest.raises(Application.DoesNotExist):
+            refused()
+    assert Application.objects.get(pk=draft).status == "draft"
+    assert Application.objects.get(pk=submitted).status == "submitted"
+    # The applicant may, and is given the application as it now is.
+    assert services.submit(draft, citizen).status == "submitted"
+    assert services.withdraw(submitted, citizen).status == "withdrawn"
+
+
 def test_disguised_and_oversized_uploads_are_refused(catalogue, citizen, settings):
     client = api_client(citizen)
     application_id = apply_newborn(client, submit=False).json()["id"]
@@ -288,6 +312,8 @@ def test_withdraw_cancels_open_subtasks(catalogue, citizen):
     ).json()
     assert body["status"] == "withdrawn"
     assert {s["status"] for s in body["subtasks"]} == {"cancelled"}
+    withdrawn = Event.objects.get(application_id=application_id, to_status="withdrawn")
+    assert (withdrawn.actor, withdrawn.user, withdrawn.reason) == ("citizen", citizen, "不办了")
     assert client.post(f"/api/v1/applications/{application_id}/withdraw/").status_code == 409
 
 
@@ -315,6 +341,32 @@ def test_staff_see_only_their_department_and_transitions_are_checked(
     # Ready, not yet in the window's queue: nothing to accept yet.
     assert police.post(f"/api/v1/subtasks/{household.pk}/accept/").status_code == 409
     assert api_client(citizen).get("/api/v1/subtasks/").status_code == 403
+
+
+def test_staff_send_a_failed_part_again_or_take_it_over_and_no_other_department_can(
+    catalogue, citizen, make_staff
+):
+    from departments.models import Department
+
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    services.advance(application_id)
+    parts = SubTask.objects.filter(application_id=application_id)
+    birth = parts.get(item__code="birth_certificate")
+    vaccination = parts.get(item__code="vaccination_certificate")
+    # Set-up: sending both to their department systems has failed.
+    parts.filter(pk__in=[birth.pk, vaccination.pk]).update(status="failed")
+    other = api_client(make_staff("cdc"))
+    assert other.post(f"/api/v1/subtasks/{birth.pk}/retry/").status_code == 404
+    assert other.post(f"/api/v1/subtasks/{birth.pk}/switch-to-manual/").status_code == 404
+    assert SubTask.objects.get(pk=birth.pk).status == "failed"
+    user = make_staff("health", username="health_and_cdc")
+    user.departments.add(Department.objects.get(code="cdc"))
+    clerk = api_client(user)
+    assert clerk.post(f"/api/v1/subtasks/{birth.pk}/retry/").json()["status"] == "ready"
+    manual = clerk.post(f"/api/v1/subtasks/{vaccination.pk}/switch-to-manual/").json()
+    assert manual["status"] == "ready"
+    assert SubTask.objects.get(pk=vaccination.pk).handling == "manual"
+    assert SubTask.objects.get(pk=birth.pk).handling != "manual"
 
 
 def test_manual_department_flow_with_supplement(catalogue, citizen, make_staff):
@@ -382,3 +434,59 @@ def test_submitting_in_late_december_flags_a_2027_deadline_instead_of_crashing(c
     assert body["status"] == "submitted"
     assert body["deadline"] is None
     assert "2027" in body["deadline_note"]
+
+
+def test_staff_filter_their_parts_by_status_and_an_unknown_status_is_named(
+    catalogue, citizen, make_staff
+):
+    from departments.models import Department
+
+    application_id = apply_newborn(api_client(citizen)).json()["id"]
+    services.advance(application_id)
+    parts = SubTask.objects.filter(application_id=application_id)
+    birth = parts.get(item__code="birth_certificate")
+    vaccination = parts.get(item__code="vaccination_certificate")
+    # Set-up: the two parts have reached their departments, one further than the other.
+    SubTask.objects.filter(pk=birth.pk).update(status="dispatched")
+    SubTask.objects.filter(pk=vaccination.pk).update(status="accepted")
+    user = make_staff("health")
+    user.departments.add(Department.objects.get(code="cdc"))
+    clerk = api_client(user)
+
+    def listed(query):
+        return [s["id"] for s in clerk.get(f"/api/v1/subtasks/?{query}").json()["results"]]
+
+    assert sorted(listed("")) == sorted([birth.pk, vaccination.pk])
+    assert listed("status=dispatched") == [birth.pk]
+    assert listed("status=accepted") == [vaccination.pk]
+    assert sorted(listed("status=accepted,dispatched")) == sorted([birth.pk, vaccination.pk])
+    refused = clerk.get("/api/v1/subtasks/?status=dispatched,nonsense")
+    assert refused.status_code == 400 and "nonsense" in refused.json()["errors"]["status"][0]
+    # The answer names at most five unknown statuses, in at most 100 characters.
+    many = clerk.get("/api/v1/subtasks/?status=" + ",".join(f"x{n}" for n in range(1, 8)))
+    message = many.json()["errors"]["status"][0]
+    assert "x5" in message and "x6" not in message
+    long = clerk.get("/api/v1/subtasks/?status=" + "a" * 300).json()["errors"]["status"][0]
+    assert "a" * 100 in long and "a" * 101 not in long
+
+
+def test_an_application_is_read_in_the_same_number_of_queries_whatever_its_parts(
+    catalogue, citizen
+):
+    """Its parts, events and uploads come with it, not one query each."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client(citizen)
+    five = apply_newborn(client).json()["id"]
+    form = NEWBORN_FORM | {
+        "mother.bank_account": "6222 0212 3456 7890 123",
+        "mother.bank_branch": "工商银行东城支行",
+    }
+    six = apply_newborn(client, form=form, items=["maternity_allowance"]).json()["id"]
+    counts = []
+    for application_id in (five, six):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/api/v1/applications/{application_id}/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts

@@ -10,13 +10,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import User
 from applications import services
 from applications.models import Application, SubTask
 from feedback.models import FollowUp
 from notifications.models import Delivery, Message
 from privacy.models import Disclosure
 
-from .helpers import PDF, api_client, apply_newborn, without_csrf
+from .helpers import PDF, api_client, apply_newborn, sign_in_with_second_factor, without_csrf
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +75,10 @@ def test_uploads_are_served_to_their_owner_and_the_departments_handling_them(cli
     response = client.get(f"/uploads/{upload.pk}/")
     assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
     assert response["X-Content-Type-Options"] == "nosniff"
+    # Each upload is served as itself: the photo is the PNG, not the first file found.
+    photo = submitted.uploads.get(material__code="child_photo")
+    served = client.get(f"/uploads/{photo.pk}/")
+    assert b"".join(served.streaming_content).startswith(b"\x89PNG")
     assert not Disclosure.objects.exists()  # the applicant's own download is not recorded
     # The health commission's part (it asks for the parents' ID cards) has reached it.
     health = _staff("health")
@@ -85,13 +90,25 @@ def test_uploads_are_served_to_their_owner_and_the_departments_handling_them(cli
     client.force_login(_staff("police"))
     assert client.get(f"/uploads/{upload.pk}/").status_code == 404
     # The child's photo is for the social security card, whose part has not reached hrss yet.
-    photo = submitted.uploads.get(material__code="child_photo")
     card = submitted.subtasks.get(item__code="social_security_card")
     client.force_login(_staff("hrss"))
     assert card.status == "waiting"
     assert client.get(f"/uploads/{photo.pk}/").status_code == 404
-    SubTask.objects.filter(pk=card.pk).update(status="dispatched")  # set-up: it has arrived
-    assert client.get(f"/uploads/{photo.pk}/").status_code == 200
+    # Set-up: the part has reached hrss; its staff keep the materials whatever follows.
+    for status in ("dispatched", "accepted", "supplement_requested", "approved", "rejected"):
+        SubTask.objects.filter(pk=card.pk).update(status=status)
+        assert client.get(f"/uploads/{photo.pk}/").status_code == 200, status
+    # Only the materials its item asks for (not the parents' ID cards), and only of the
+    # application whose part has reached it: not of the same citizen's next one.
+    assert client.get(f"/uploads/{upload.pk}/").status_code == 404
+    later = Application.objects.get(pk=apply_newborn(api_client(submitted.applicant)).json()["id"])
+    later_photo = later.uploads.get(material__code="child_photo")
+    assert client.get(f"/uploads/{later_photo.pk}/").status_code == 404
+    # An administrator may download any, and that is recorded too.
+    admin = User.objects.create_superuser("admin", "admin@example.com")
+    sign_in_with_second_factor(client, admin)
+    assert client.get(f"/uploads/{later_photo.pk}/").status_code == 200
+    assert Disclosure.objects.filter(user=admin, field="child_photo").exists()
     client.force_login(_staff("tax"))
     assert client.get(f"/uploads/{upload.pk}/").status_code == 404
 
@@ -102,7 +119,7 @@ def test_uploads_are_stored_outside_the_web_root(submitted, settings):
     assert not path.startswith(str(settings.STATIC_ROOT)) and settings.MEDIA_URL in ("/", "")
 
 
-def test_the_certificate_is_a_pdf_with_the_part_s_results(client, submitted):
+def test_the_certificate_is_a_pdf_with_the_part_s_results(client, submitted, make_citizen):
     birth = submitted.subtasks.get(item__code="birth_certificate")
     client.force_login(submitted.applicant)
     response = client.get(f"/applications/{submitted.pk}/certificates/{birth.pk}/")
@@ -111,6 +128,11 @@ def test_the_certificate_is_a_pdf_with_the_part_s_results(client, submitted):
     assert (
         client.get(f"/applications/{submitted.pk}/certificates/{household.pk}/").status_code == 404
     )
+    # Another citizen's own application does not open this one's certificate.
+    other = make_citizen("other", "440300199501011234", "陈")
+    theirs = apply_newborn(api_client(other)).json()["id"]
+    client.force_login(other)
+    assert client.get(f"/applications/{theirs}/certificates/{birth.pk}/").status_code == 404
 
 
 def page_queries(client, url) -> int:

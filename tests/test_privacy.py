@@ -3,6 +3,7 @@ full view recorded, departments given only what their item needs, stored encrypt
 
 import io
 import json
+import re
 import subprocess
 
 import pytest
@@ -45,6 +46,7 @@ def test_identifiers_in_groups_are_masked_for_staff_by_web_and_api(client, enrol
     assert body["form"]["student.id_number"] == mask(student_id)
     applicant = application.applicant
     assert body["application"]["applicant"]["id_number"] == mask(applicant.id_number)
+    assert body["application"]["applicant"]["mobile"] == mask(applicant.mobile)
     listed = json.dumps(api.get("/api/v1/subtasks/").json(), ensure_ascii=False)
     for full in (guardian["id_number"], guardian["mobile"], student_id, applicant.id_number):
         assert full not in json.dumps(body, ensure_ascii=False) and full not in listed
@@ -55,6 +57,41 @@ def test_identifiers_in_groups_are_masked_for_staff_by_web_and_api(client, enrol
     assert guardian["id_number"] not in page and mask(guardian["id_number"]) in page
     assert guardian["mobile"] not in page and applicant.id_number not in page
     assert not Disclosure.objects.exists()
+
+
+def test_staff_are_offered_full_views_of_identifiers_only_and_see_what_is_empty_as_such(
+    client, enrolment, make_staff
+):
+    application, check = enrolment
+    client.force_login(make_staff("police"))
+    url = f"/staff/subtasks/{check.pk}/"
+
+    def offered():
+        return set(re.findall(r'name="field" value="([^"]+)"', client.get(url).content.decode()))
+
+    guardians = application.form["student.guardians"]
+    assert offered() == {
+        "student.id_number",
+        *(f"student.guardians.{n}.{key}" for n in range(len(guardians)) for key in GUARDIAN_IDS),
+    }
+    # Set-up: answers kept from when the mobile was optional, one empty and one missing.
+    form = application.form
+    first = dict(guardians[0], mobile="")
+    second = {k: v for k, v in guardians[0].items() if k != "mobile"}
+    form["student.guardians"] = [first, second]
+    Application.objects.filter(pk=application.pk).update(form=form)
+    page = client.get(url).content.decode()
+    entries = re.findall(r'<p class="group-entry">(.*?)</p>', page, re.DOTALL)
+    assert len(entries) == 2 and not any("手机号码" in entry for entry in entries)
+    assert offered() == {"student.id_number", *(f"student.guardians.{n}.id_number" for n in (0, 1))}
+    # A group not filled in at all (from when it was optional) is said to be so.
+    form["student.guardians"] = None
+    Application.objects.filter(pk=application.pk).update(form=form)
+    assert offered() == {"student.id_number"}
+
+
+#: The identifiers of a guardian, which staff see masked.
+GUARDIAN_IDS = ("id_number", "mobile")
 
 
 def test_a_full_view_is_given_on_request_and_recorded_by_web_and_api(client, enrolment, make_staff):

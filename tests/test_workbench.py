@@ -15,6 +15,7 @@ from applications.models import Application, SubTask
 from departments.models import Department
 from notifications.models import Message
 from privacy.models import Disclosure
+from workbench import services as workbench_services
 from workbench.models import RejectionReason
 from workdays.calendar import add_working_days
 
@@ -26,6 +27,7 @@ from .helpers import (
     api_client,
     apply_newborn,
     register_with_code,
+    sign_in_with_second_factor,
     sms_code,
     without_csrf,
 )
@@ -73,6 +75,9 @@ def test_a_clerk_sees_and_acts_only_on_their_department_by_page_and_api(client, 
     assert SubTask.objects.get(pk=birth.pk).status == "dispatched"
     client.force_login(citizen)
     assert client.get("/staff/").status_code == 403
+    client.logout()
+    signed_out = client.get(f"/staff/subtasks/{birth.pk}/")
+    assert signed_out.status_code == 302 and "next=/staff/subtasks/" in signed_out["Location"]
 
 
 def test_the_worklist_filters_and_sorts_by_deadline(client, manual, citizen):
@@ -100,9 +105,13 @@ def test_claiming_and_acting_with_reasons_outputs_and_supplements(client, manual
     url = f"/staff/subtasks/{birth.pk}"
     client.post(f"{url}/claim/")
     assert SubTask.objects.get(pk=birth.pk).claimed_by == clerk
+    assert not SubTask.objects.exclude(pk=birth.pk).filter(claimed_by__isnull=False).exists()
     client.force_login(colleague)
     response = client.post(f"{url}/claim/", follow=True)
     assert "已由" in response.content.decode()
+    assert SubTask.objects.get(pk=birth.pk).claimed_by == clerk
+    # Claiming one's own part again changes nothing.
+    assert workbench_services.claim(birth.pk, clerk).claimed_by == clerk
     client.force_login(clerk)
     client.post(f"{url}/accept/")
     client.post(
@@ -173,6 +182,11 @@ def test_receipt_and_completion_notice_are_pdfs_with_chinese_text(client, manual
     assert notice.content[:5] == b"%PDF-"
     client.force_login(citizen)
     assert client.get(f"/applications/{application.pk}/receipt/").content[:5] == b"%PDF-"
+    # An administrator, of no department, prints any application's.
+    sign_in_with_second_factor(client, User.objects.create_superuser("admin", "a@example.com"))
+    assert client.get(f"/staff/applications/{application.pk}/receipt/").status_code == 200
+    part = application.subtasks.get(item__code="birth_certificate")
+    assert client.get(f"/staff/subtasks/{part.pk}/").status_code == 200
 
 
 def test_the_clock_stops_while_a_supplement_is_awaited(manual, citizen):
@@ -225,6 +239,13 @@ def test_a_walk_in_with_a_material_to_follow_and_the_citizen_supplying_it(client
     )
     assert "330106199208150042" not in application.applicant.username
     assert application.filed_by == clerk and application.status == "submitted"
+    done = client.get(f"/staff/walk-in/done/{application.pk}/").content.decode()
+    assert application.number in done
+    # Only the clerk who filed it sees that page; and only of what they filed.
+    online = apply_newborn(api_client(citizen)).json()["id"]
+    assert client.get(f"/staff/walk-in/done/{online}/").status_code == 404
+    client.force_login(staff("police", username="clerk_police_2"))
+    assert client.get(f"/staff/walk-in/done/{application.pk}/").status_code == 404
     assert application.pending_materials == ["household_register"] and application.pending_due
     assert not application.applicant.has_usable_password()
     # The citizen claims the account online with the same name and number, then supplies it.
