@@ -11,6 +11,7 @@ from accounts import services
 from accounts.models import Enterprise, Mandate, User
 from departments.models import Department
 from notifications.models import Message
+from portal.paging import PAGE_SIZE
 
 from .helpers import PASSWORD
 from .schema_values import credit_code
@@ -450,14 +451,17 @@ def test_the_window_page_lists_pending_requests_found_by_credit_code(client):
     assert "第二家公司" not in client.get("/staff/mandates/").content.decode()
 
 
-def test_the_window_page_shows_the_oldest_fifty_requests(client):
+def test_the_window_page_shows_the_oldest_requests_first_in_pages(client):
     client.force_login(clerk_of("market_regulation", "clerk"))
-    for number in range(51):
+    for number in range(PAGE_SIZE + 1):
         services.request_mandate(
             person(f"agent{number}"), credit_code(f"91440300MA5F{number:05d}"), f"公司{number}"
         )
-    page = client.get("/staff/mandates/").content.decode()
-    assert page.count('class="mandate"') == 50
+    first = client.get("/staff/mandates/").content.decode()
+    assert first.count('class="mandate"') == PAGE_SIZE
+    assert "公司0（" in first and f"公司{PAGE_SIZE}（" not in first
+    second = client.get("/staff/mandates/", {"page": 2}).content.decode()
+    assert second.count('class="mandate"') == 1 and f"公司{PAGE_SIZE}（" in second
 
 
 def test_the_window_says_how_a_decision_went(client):
