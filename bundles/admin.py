@@ -172,34 +172,25 @@ class BundleAdmin(admin.ModelAdmin):
     def _back(self, bundle):
         return HttpResponseRedirect(reverse("admin:bundles_bundle_change", args=[bundle.pk]))
 
-    def publish_view(self, request, pk):
+    def _change_state(self, request, pk, change, done: str):
+        """Publish or take down, and say how it went: the reason when it cannot be done."""
         bundle = self._bundle(request, pk)
         try:
-            services.publish(bundle)
+            change(bundle)
         except ValidationError as exc:
             for problem in exc.messages:
                 self.message_user(request, problem, messages.ERROR)
         else:
-            self.message_user(
-                request,
-                _("已发布“%(b)s”。新的申请将按此版本办理。") % {"b": bundle},
-                messages.SUCCESS,
-            )
+            self.message_user(request, done % {"b": bundle}, messages.SUCCESS)
         return self._back(bundle)
 
+    def publish_view(self, request, pk):
+        done = _("已发布“%(b)s”。新的申请将按此版本办理。")
+        return self._change_state(request, pk, services.publish, done)
+
     def unpublish_view(self, request, pk):
-        bundle = self._bundle(request, pk)
-        try:
-            services.unpublish(bundle)
-        except ValidationError as exc:
-            for problem in exc.messages:
-                self.message_user(request, problem, messages.ERROR)
-        else:
-            self.message_user(
-                request,
-                _("已下架“%(b)s”：不再受理新的申请，已提交的申请照常办理。") % {"b": bundle},
-            )
-        return self._back(bundle)
+        done = _("已下架“%(b)s”：不再受理新的申请，已提交的申请照常办理。")
+        return self._change_state(request, pk, services.unpublish, done)
 
     def new_version_view(self, request, pk):
         draft = services.new_draft_version(self._bundle(request, pk))
