@@ -101,6 +101,7 @@ def test_claiming_and_acting_with_reasons_outputs_and_supplements(client, manual
     application = submitted_newborn(citizen)
     birth = application.subtasks.get(item__code="birth_certificate")
     clerk, colleague = staff("health"), staff("health", username="clerk_health_2")
+    submitted_newborn(citizen)  # another part of the clerk's department, which stays unclaimed
     client.force_login(clerk)
     url = f"/staff/subtasks/{birth.pk}"
     client.post(f"{url}/claim/")
@@ -184,7 +185,9 @@ def test_receipt_and_completion_notice_are_pdfs_with_chinese_text(client, manual
     assert client.get(f"/applications/{application.pk}/receipt/").content[:5] == b"%PDF-"
     # An administrator, of no department, prints any application's.
     sign_in_with_second_factor(client, User.objects.create_superuser("admin", "a@example.com"))
-    assert client.get(f"/staff/applications/{application.pk}/receipt/").status_code == 200
+    later = submitted_newborn(citizen)
+    for each in (application, later):
+        assert client.get(f"/staff/applications/{each.pk}/receipt/").status_code == 200
     part = application.subtasks.get(item__code="birth_certificate")
     assert client.get(f"/staff/subtasks/{part.pk}/").status_code == 200
 
