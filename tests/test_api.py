@@ -343,16 +343,23 @@ def test_staff_see_only_their_department_and_transitions_are_checked(
     assert api_client(citizen).get("/api/v1/subtasks/").status_code == 403
 
 
-def test_staff_send_a_failed_part_again_or_take_it_over_and_no_other_department_can(
-    catalogue, citizen, make_staff
-):
-    from departments.models import Department
-
+def _first_parts(citizen):
+    """A newborn application whose engine has made its first parts ready: the application's
+    id, its parts, and the two first ones (birth and vaccination certificates)."""
     application_id = apply_newborn(api_client(citizen)).json()["id"]
     services.advance(application_id)
     parts = SubTask.objects.filter(application_id=application_id)
     birth = parts.get(item__code="birth_certificate")
     vaccination = parts.get(item__code="vaccination_certificate")
+    return application_id, parts, birth, vaccination
+
+
+def test_staff_send_a_failed_part_again_or_take_it_over_and_no_other_department_can(
+    catalogue, citizen, make_staff
+):
+    from departments.models import Department
+
+    application_id, parts, birth, vaccination = _first_parts(citizen)
     # Set-up: sending both to their department systems has failed.
     parts.filter(pk__in=[birth.pk, vaccination.pk]).update(status="failed")
     other = api_client(make_staff("cdc"))
@@ -441,11 +448,7 @@ def test_staff_filter_their_parts_by_status_and_an_unknown_status_is_named(
 ):
     from departments.models import Department
 
-    application_id = apply_newborn(api_client(citizen)).json()["id"]
-    services.advance(application_id)
-    parts = SubTask.objects.filter(application_id=application_id)
-    birth = parts.get(item__code="birth_certificate")
-    vaccination = parts.get(item__code="vaccination_certificate")
+    application_id, parts, birth, vaccination = _first_parts(citizen)
     # Set-up: the two parts have reached their departments, one further than the other.
     SubTask.objects.filter(pk=birth.pk).update(status="dispatched")
     SubTask.objects.filter(pk=vaccination.pk).update(status="accepted")
