@@ -898,13 +898,7 @@ def retry_failed(subtask_id: int, user, to_manual: bool = False) -> SubTask:
 
 # --- helpers ----------------------------------------------------------------------------------
 def _lock(application_id: int) -> Application:
-    # The application's row only: without of=, PostgreSQL locks the joined bundle row too, and
-    # every application of that bundle (and every new one, through its foreign key) waits.
-    return (
-        Application.objects.select_for_update(of=("self",))
-        .select_related("bundle")
-        .get(pk=application_id)
-    )
+    return Application.objects.select_for_update().select_related("bundle").get(pk=application_id)
 
 
 def _lock_subtask(subtask_id: int) -> SubTask | None:

@@ -1,11 +1,8 @@
 """End to end: the real Celery worker, the real simulator over HTTP, PostgreSQL and Redis."""
 
-import threading
-
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection, transaction
 
 from applications.models import Event, SubTask
 from departments.models import Department
@@ -332,43 +329,3 @@ def test_reordered_and_repeated_callbacks_end_in_the_right_state(
         moves = list(subtask.events.order_by("at", "id").values_list("to_status", flat=True))
         assert moves[-1] == "approved" and moves.count("approved") == 1
         assert moves.count("accepted") == 1
-
-
-def test_working_on_one_application_holds_up_no_other_of_its_bundle(catalogue, citizen):
-    """While one application of a bundle is locked for a change, another of the same bundle can
-    be locked, and a new one filed, at once: the lock is the application's row, not the
-    bundle's."""
-    from applications import services
-
-    client = api_client(citizen)
-    first, second = (
-        client.post("/api/v1/applications/", {"bundle": "newborn"}, format="json").json()["id"]
-        for _ in range(2)
-    )
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_first():
-        try:
-            with transaction.atomic():
-                services._lock(first)
-                locked.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_first)
-    holder.start()
-    try:
-        assert locked.wait(10)
-        with connection.cursor() as cursor:
-            # Waiting would be the bug: fail after two seconds instead of hanging.
-            cursor.execute("SET lock_timeout = '2s'")
-        with transaction.atomic():
-            assert services._lock(second).pk == second
-        third = client.post("/api/v1/applications/", {"bundle": "newborn"}, format="json")
-        assert third.status_code == 201, third.content
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
-        release.set()
-        holder.join(30)
