@@ -132,7 +132,11 @@ def make_staff(db):
             password=PASSWORD,
             real_name=f"{department_code} clerk",
         )
-        user.departments.add(Department.objects.get(code=department_code))
+        # A department the catalogue has not loaded (a test without one) is made on the spot.
+        department, _new = Department.objects.get_or_create(
+            code=department_code, defaults={"name": department_code}
+        )
+        user.departments.add(department)
         return user
 
     return make

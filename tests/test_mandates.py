@@ -39,13 +39,6 @@ def recorded_enterprise(code=CODE, name="深圳市示例科技有限公司", **r
     )  # fmt: skip
 
 
-def clerk_of(code: str, username: str) -> User:
-    department, _ = Department.objects.get_or_create(code=code, defaults={"name": code})
-    user = person(username, role=User.Role.CLERK)
-    user.departments.add(department)
-    return user
-
-
 def status_of(mandate) -> str:
     return Mandate.objects.get(pk=mandate.pk).status
 
@@ -128,7 +121,7 @@ def test_a_refused_or_revoked_mandate_may_be_asked_for_again():
     assert services.request_mandate(agent, CODE, "").status == "pending"
 
 
-def test_only_proven_mandates_of_the_user_count_as_their_enterprises():
+def test_only_proven_mandates_of_the_user_count_as_their_enterprises(make_staff):
     recorded_enterprise()
     Enterprise.objects.create(credit_code=OTHER_CODE, name="A 另一家公司")
     agent, other = person("agent"), person("other")
@@ -136,7 +129,9 @@ def test_only_proven_mandates_of_the_user_count_as_their_enterprises():
     mine = services.request_mandate(agent, CODE, "")
     services.request_mandate(agent, OTHER_CODE, "")  # pending
     theirs = services.request_mandate(other, OTHER_CODE, "")
-    services.verify_at_window(theirs.pk, clerk_of("market_regulation", "clerk"), True, checked=True)
+    services.verify_at_window(
+        theirs.pk, make_staff("market_regulation", "clerk"), True, checked=True
+    )
     assert list(services.verified_enterprises(agent)) == []
     services.answer_as_legal_rep(mine.pk, rep, accept=True)
     assert [e.credit_code for e in services.verified_enterprises(agent)] == [CODE]
@@ -227,21 +222,21 @@ def test_the_agent_or_the_legal_representative_revokes_and_nobody_else():
 
 
 # --- the market-regulation window ------------------------------------------------------------
-def test_only_market_regulation_clerks_and_administrators_verify_at_the_window():
+def test_only_market_regulation_clerks_and_administrators_verify_at_the_window(make_staff):
     mandate = services.request_mandate(person("agent"), CODE, "某公司")
-    police = clerk_of("police", "police")
+    police = make_staff("police", "police")
     assert not police.may_verify_mandates
     with pytest.raises(Mandate.DoesNotExist):
         services.verify_at_window(mandate.pk, police, True, checked=True)
     assert status_of(mandate) == "pending"
-    assert clerk_of("market_regulation", "clerk").may_verify_mandates
+    assert make_staff("market_regulation", "clerk").may_verify_mandates
     assert person("admin", is_superuser=True).may_verify_mandates
     assert not person("citizen").may_verify_mandates
 
 
-def test_the_window_verifies_only_once_the_licence_and_authorisation_are_checked():
+def test_the_window_verifies_only_once_the_licence_and_authorisation_are_checked(make_staff):
     mandate = services.request_mandate(person("agent"), CODE, "某公司")
-    clerk = clerk_of("market_regulation", "clerk")
+    clerk = make_staff("market_regulation", "clerk")
     with pytest.raises(services.AccountRefused) as unchecked:
         services.verify_at_window(mandate.pk, clerk, True)
     assert set(unchecked.value.errors) == {"checked"}
@@ -258,9 +253,9 @@ def test_the_window_verifies_only_once_the_licence_and_authorisation_are_checked
         services.verify_at_window(mandate.pk + 1000, clerk, True, checked=True)
 
 
-def test_the_window_records_the_legal_representative_named_on_the_licence():
+def test_the_window_records_the_legal_representative_named_on_the_licence(make_staff):
     mandate = services.request_mandate(person("agent"), CODE, "某公司")
-    clerk = clerk_of("market_regulation", "clerk")
+    clerk = make_staff("market_regulation", "clerk")
     rep = {
         "legal_rep_name": " 林法人 ",
         "legal_rep_id_number": REP["id_number"],
@@ -299,9 +294,9 @@ def test_the_window_records_the_legal_representative_named_on_the_licence():
     assert Enterprise.objects.get(credit_code=CODE).legal_rep_name == "林法人"
 
 
-def test_a_refusal_at_the_window_needs_its_reason_and_records_it():
+def test_a_refusal_at_the_window_needs_its_reason_and_records_it(make_staff):
     mandate = services.request_mandate(person("agent"), CODE, "某公司")
-    clerk = clerk_of("market_regulation", "clerk")
+    clerk = make_staff("market_regulation", "clerk")
     with pytest.raises(services.AccountRefused) as bare:
         services.verify_at_window(mandate.pk, clerk, False, note="  ")
     assert set(bare.value.errors) == {"note"}
@@ -347,14 +342,14 @@ def test_a_founder_who_is_not_the_legal_representative_records_no_mobile_of_thei
     assert (bare.name, bare.legal_rep_name, bare.legal_rep_id_hash) == ("", "", "")
 
 
-def test_founding_completes_an_enterprise_known_only_from_a_request():
+def test_founding_completes_an_enterprise_known_only_from_a_request(make_staff):
     founder = person("founder", **REP)
     agent = person("agent")
     pending = services.request_mandate(agent, CODE, "申请时的名称")
     assert services.founding_conflict(CODE) is None
     refused = services.request_mandate(founder, CODE, "")
     services.verify_at_window(
-        refused.pk, clerk_of("market_regulation", "clerk"), False, note="先前未通过"
+        refused.pk, make_staff("market_regulation", "clerk"), False, note="先前未通过"
     )
     enterprise = services.found_enterprise(founder, CODE, "", legal_rep_id="")
     assert enterprise.name == "申请时的名称"
@@ -366,12 +361,12 @@ def test_founding_completes_an_enterprise_known_only_from_a_request():
         services.found_enterprise(founder, CODE, "再设一次")
 
 
-def test_a_founder_whose_earlier_mandate_was_refused_or_revoked_is_proven_anew():
+def test_a_founder_whose_earlier_mandate_was_refused_or_revoked_is_proven_anew(make_staff):
     refused_founder, revoked_founder = person("refused"), person("revoked")
     with time_machine.travel("2026-03-02 09:00 +0800", tick=False):
         refused = services.request_mandate(refused_founder, CODE, "旧名称")
         services.verify_at_window(
-            refused.pk, clerk_of("market_regulation", "clerk"), False, note="材料不全"
+            refused.pk, make_staff("market_regulation", "clerk"), False, note="材料不全"
         )
         earlier = services.request_mandate(revoked_founder, OTHER_CODE, "另一旧名称")
         services.revoke(earlier.pk, revoked_founder)
@@ -400,22 +395,24 @@ def test_a_licence_may_not_name_an_enterprise_already_established():
     assert not Mandate.objects.exists()
 
 
-def test_an_enterprise_is_established_by_a_recorded_legal_representative_or_a_proven_agent():
+def test_an_enterprise_is_established_by_a_recorded_legal_representative_or_a_proven_agent(
+    make_staff,
+):
     assert not Enterprise.objects.create(credit_code=CODE, name="仅申请").is_established
     assert recorded_enterprise(code=OTHER_CODE).is_established
     mandate = services.request_mandate(person("agent"), CODE, "")
     assert not Enterprise.objects.get(credit_code=CODE).is_established
     services.verify_at_window(
-        mandate.pk, clerk_of("market_regulation", "clerk"), True, checked=True
+        mandate.pk, make_staff("market_regulation", "clerk"), True, checked=True
     )
     assert Enterprise.objects.get(credit_code=CODE).is_established
 
 
 # --- staff roles -----------------------------------------------------------------------------
-def test_staff_are_those_with_a_role_or_a_department():
+def test_staff_are_those_with_a_role_or_a_department(make_staff):
     assert not person("citizen").is_department_staff
     assert person("centre", role=User.Role.CENTRE_SUPERVISOR).is_department_staff
-    assert clerk_of("police", "police").is_department_staff
+    assert make_staff("police", "police").is_department_staff
     no_role = person("member")
     no_role.departments.add(Department.objects.get(code="police"))
     assert no_role.is_department_staff
@@ -436,9 +433,9 @@ def test_supervisors_are_the_centre_s_the_departments_and_administrators():
 
 
 # --- the window's pages ----------------------------------------------------------------------
-def test_the_window_page_lists_pending_requests_found_by_credit_code(client):
+def test_the_window_page_lists_pending_requests_found_by_credit_code(client, make_staff):
     assert client.get("/staff/mandates/").status_code == 302  # signed out: to the login page
-    client.force_login(clerk_of("market_regulation", "clerk"))
+    client.force_login(make_staff("market_regulation", "clerk"))
     services.request_mandate(person("agent"), CODE, "第一家公司")
     decided = services.request_mandate(person("other"), OTHER_CODE, "第二家公司")
     listed = client.get("/staff/mandates/").content.decode()
@@ -451,8 +448,8 @@ def test_the_window_page_lists_pending_requests_found_by_credit_code(client):
     assert "第二家公司" not in client.get("/staff/mandates/").content.decode()
 
 
-def test_the_window_page_shows_the_oldest_requests_first_in_pages(client):
-    client.force_login(clerk_of("market_regulation", "clerk"))
+def test_the_window_page_shows_the_oldest_requests_first_in_pages(client, make_staff):
+    client.force_login(make_staff("market_regulation", "clerk"))
     for number in range(PAGE_SIZE + 1):
         services.request_mandate(
             person(f"agent{number}"), credit_code(f"91440300MA5F{number:05d}"), f"公司{number}"
@@ -464,9 +461,9 @@ def test_the_window_page_shows_the_oldest_requests_first_in_pages(client):
     assert second.count('class="mandate"') == 1 and f"公司{PAGE_SIZE}（" in second
 
 
-def test_the_window_says_how_a_decision_went(client):
+def test_the_window_says_how_a_decision_went(client, make_staff):
     mandate = services.request_mandate(person("agent"), CODE, "某公司")
-    client.force_login(clerk_of("market_regulation", "clerk"))
+    client.force_login(make_staff("market_regulation", "clerk"))
     url = f"/staff/mandates/{mandate.pk}/decide/"
     refused = client.post(url, {"decision": "refuse"}, follow=True).content.decode()
     assert "请说明未通过核验的理由" in refused and status_of(mandate) == "pending"
